@@ -1,0 +1,81 @@
+/**
+ * Entry point: reads the CLI flags, loads and validates the config (exit 2 on problems, one
+ * line each), starts the audit module and stops it cleanly on SIGINT/SIGTERM.
+ */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { createAuditModule } from './lib/audit-module.js';
+import { DestinationUnavailableError } from './lib/audit-destinations/index.js';
+import { ConfigFileError, loadRawAuditEventsConfig } from './lib/config/load.js';
+import { validateAuditEventsConfig } from './lib/config/validate.js';
+import { createLogger, type LogLevel } from './lib/logger.js';
+
+const EXIT_CONFIG_ERROR = 2;
+const EXIT_START_FAILED = 1;
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function parseArguments(version: string) {
+  const program = new Command()
+    .name('butler-sos')
+    .description('Butler SOS audit events: receives Audit.qs events and stores them in Parquet and InfluxDB')
+    .version(version)
+    .option('-c, --configfile <file>', 'YAML config file (default: config/default.yaml)')
+    .option('-l, --loglevel <level>', 'error, warn, info, verbose or debug', 'info')
+    .parse();
+  return program.opts<{ configfile?: string; loglevel: LogLevel }>();
+}
+
+function failConfig(problems: string[]): never {
+  process.stderr.write(`Invalid configuration (${problems.length} problem(s)):\n`);
+  for (const problem of problems) process.stderr.write(`  ${problem}\n`);
+  process.exit(EXIT_CONFIG_ERROR);
+}
+
+async function main(): Promise<void> {
+  const version = packageVersion();
+  const options = parseArguments(version);
+  let raw: unknown;
+  try {
+    raw = await loadRawAuditEventsConfig(options.configfile);
+  } catch (error) {
+    if (error instanceof ConfigFileError) failConfig([error.message]);
+    throw error;
+  }
+  const validation = validateAuditEventsConfig(raw);
+  if (!validation.ok) failConfig(validation.problems);
+
+  const logger = createLogger(options.loglevel);
+  const module = createAuditModule(validation.config, { logger, version });
+  try {
+    await module.start();
+  } catch (error) {
+    if (error instanceof DestinationUnavailableError) failConfig([error.message]);
+    logger.error({ err: error }, `audit module failed to start: ${(error as Error).message}`);
+    process.exit(EXIT_START_FAILED);
+  }
+
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info(`${signal} received: no longer accepting events, writing what is buffered`);
+    module.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+await main();

@@ -1,0 +1,41 @@
+/**
+ * The event log: where an accepted event waits until every destination has written it.
+ * In memory for now (memory-log.ts); the durable journal implements the same interface.
+ */
+import type { AuditEnvelope } from '../audit-events/types.js';
+
+export interface LogEntry {
+  seq: number;
+  envelope: AuditEnvelope;
+}
+
+export interface Cursor {
+  readonly destinationId: string;
+  /** Up to `max` entries after the last one read; waits for new ones; [] once the log is closed. */
+  next(max: number): Promise<LogEntry[]>;
+  /** Marks one entry as durably written; the checkpoint is the highest contiguous acked seq. */
+  ack(seq: number): void;
+  /** Highest seq below which everything is acked. */
+  readonly checkpoint: number;
+  /** Highest seq handed out by next(). */
+  readonly readPosition: number;
+}
+
+export interface LogBacklog {
+  kind: 'memory' | 'journal';
+  /** Entries held because at least one destination has not acked them. */
+  entries: number;
+  capacity: number;
+  lastSeq: number;
+  checkpoints: Record<string, number>;
+}
+
+export interface EventLog {
+  /** Appends an accepted envelope; resolves with its seq once it is held (durably, for the journal). */
+  append(envelope: AuditEnvelope): Promise<number>;
+  openCursor(destinationId: string): Cursor;
+  readonly lastSeq: number;
+  backlog(): LogBacklog;
+  /** Wakes every waiting cursor with []; later appends are refused. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,136 @@
+/**
+ * The root object: builds the log, the destinations, their runners and the HTTP API from one
+ * validated config, and starts and stops them in order. No globals: tests build as many
+ * isolated modules as they like.
+ */
+import { buildAuditEventsApi } from './audit-events-api.js';
+import { AuditEventProcessor } from './audit-events/processor.js';
+import { createAuditDestinationsFromConfig } from './audit-destinations/index.js';
+import type { AuditDestination } from './audit-destinations/destination.js';
+import { DestinationRunner } from './audit-destinations/runner.js';
+import { MemoryEventLog } from './audit-journal/memory-log.js';
+import type { AuditEventsConfig } from './config/schema.js';
+import { ServiceUnavailableError, errorMessage } from './errors.js';
+import type { Logger } from './logger.js';
+
+export interface AuditModuleDeps {
+  logger: Logger;
+  /** Where relative paths in the config are resolved from (default: the working directory). */
+  baseDir?: string;
+  /** Butler SOS version, reported by test-connection. */
+  version: string;
+}
+
+export interface AuditModule {
+  /** Starts destinations and the API; resolves with the address it listens on (null when disabled). */
+  start(): Promise<{ host: string; port: number } | null>;
+  /** Stops accepting (503), drains the log into the destinations, flushes them, closes. */
+  stop(): Promise<void>;
+}
+
+/** Seconds a client is asked to wait while the module shuts down. */
+const SHUTDOWN_RETRY_AFTER_SECONDS = 10;
+
+function logStartWarnings(config: AuditEventsConfig, logger: Logger): void {
+  if (config.apiToken === '') {
+    logger.warn('auditEvents.apiToken is empty: anyone who can reach the audit API can post events; set a token');
+  }
+  if (config.cors.allowedOrigins.includes('*')) {
+    logger.warn("auditEvents.cors.allowedOrigins contains '*': any web page may call the audit API from a browser");
+  }
+  if (config.destination.screenshots.enable) {
+    logger.warn('auditEvents.destination.screenshots.enable is true, but screenshot download is not in this build yet');
+  }
+  logger.info(
+    `events are held in memory only (up to queue.maxSize=${config.queue.maxSize}) until written: ` +
+      'the durable journal is not in this build yet, so a crash loses events accepted but not yet written',
+  );
+}
+
+/** How many records a runner lets its destination hold before it waits. */
+function bufferBoundFor(destination: AuditDestination, config: AuditEventsConfig): number {
+  return destination.id === 'parquet' ? 2 * config.destination.parquet.maxBatchSize : config.queue.maxSize;
+}
+
+export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDeps): AuditModule {
+  const { logger } = deps;
+  const log = new MemoryEventLog(config.queue.maxSize);
+  let accepting = false;
+  let destinations: AuditDestination[] = [];
+  let runners: DestinationRunner[] = [];
+  let api: Awaited<ReturnType<typeof buildAuditEventsApi>> | null = null;
+
+  async function accept(envelope: Parameters<MemoryEventLog['append']>[0]): Promise<void> {
+    if (!accepting) throw new ServiceUnavailableError('shutting down', SHUTDOWN_RETRY_AFTER_SECONDS);
+    await log.append(envelope);
+  }
+
+  function health() {
+    const statuses = destinations.map((destination) => destination.status());
+    return { healthy: statuses.every((status) => status.healthy), destinations: statuses, log: { ...log.backlog() } };
+  }
+
+  async function start() {
+    if (!config.enable) {
+      logger.info('auditEvents.enable is false: the audit API is not started');
+      return null;
+    }
+    logStartWarnings(config, logger);
+    destinations = await createAuditDestinationsFromConfig(config.destination, {
+      logger,
+      baseDir: deps.baseDir ?? process.cwd(),
+    });
+    const processor = new AuditEventProcessor({
+      maxConcurrent: config.queue.maxConcurrent,
+      readers: destinations.length,
+      logger,
+    });
+    runners = destinations.map(
+      (destination) =>
+        new DestinationRunner(log.openCursor(destination.id), destination, processor, {
+          maxBuffered: bufferBoundFor(destination, config),
+          logger,
+        }),
+    );
+    api = await buildAuditEventsApi({ config, logger, accept, health, version: deps.version });
+    await api.listen({ host: config.host, port: config.port });
+    const address = api.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    for (const runner of runners) runner.start();
+    accepting = true;
+    logger.info(
+      `audit API listening on ${config.tls.enable ? 'https' : 'http'}://${config.host}:${port}; ` +
+        `destinations: ${destinations.map((destination) => destination.id).join(', ') || 'none'}`,
+    );
+    return { host: config.host, port };
+  }
+
+  async function stop() {
+    accepting = false;
+    const deadline = Date.now() + config.shutdownTimeoutMs;
+    const lastSeq = log.lastSeq;
+    await Promise.all(runners.map((runner) => runner.drainedTo(lastSeq, deadline)));
+    await log.close();
+    await Promise.all(runners.map((runner) => runner.stop()));
+    await Promise.all(destinations.map((destination) => closeBefore(destination, deadline, logger)));
+    await api?.close();
+    logger.info(`audit module stopped; ${log.backlog().entries} event(s) were not written`);
+  }
+
+  return { start, stop };
+}
+
+async function closeBefore(destination: AuditDestination, deadline: number, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    const outcome = await Promise.race([destination.close().then(() => 'closed' as const), timeout]);
+    if (outcome === 'timeout') logger.error(`destination ${destination.id} did not finish writing before the shutdown deadline`);
+  } catch (error) {
+    logger.error({ err: errorMessage(error) }, `destination ${destination.id} failed to close`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
