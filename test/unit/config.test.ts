@@ -1,7 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { load } from 'js-yaml';
+import { auditEventsConfigSchema } from '../../src/lib/config/schema.js';
 import { parseDestinationTypes, validateAuditEventsConfig } from '../../src/lib/config/validate.js';
+
+/** Every key path the schema defines, e.g. 'destination.parquet.maxBatchSize'. */
+function schemaKeyPaths(node: unknown, prefix = ''): string[] {
+  const properties = (node as { properties?: Record<string, unknown> }).properties ?? {};
+  return Object.entries(properties).flatMap(([key, child]) => {
+    const keyPath = prefix ? `${prefix}.${key}` : key;
+    const items = (child as { items?: unknown }).items;
+    return [keyPath, ...schemaKeyPaths(child, keyPath), ...(items ? schemaKeyPaths(items, keyPath) : [])];
+  });
+}
 
 function auditEventsOf(file: string): unknown {
   const tree = load(readFileSync(file, 'utf8')) as { 'Butler-SOS': { auditEvents: unknown } };
@@ -17,6 +28,14 @@ describe('config schema', () => {
   it('accepts the embedded default and the production template', () => {
     expect(problemsOf(auditEventsOf('config/default.yaml'))).to.deep.equal([]);
     expect(problemsOf(auditEventsOf('config/production_template.yaml'))).to.deep.equal([]);
+  });
+
+  it('documents every schema key in the production template', () => {
+    const template = readFileSync('config/production_template.yaml', 'utf8');
+    const undocumented = schemaKeyPaths(auditEventsConfigSchema)
+      .filter((keyPath) => !keyPath.endsWith('queryTimeout'))
+      .filter((keyPath) => !new RegExp(`^[ #]*-? *${keyPath.split('.').at(-1)}:`, 'm').test(template));
+    expect(undocumented).to.deep.equal([]);
   });
 
   it('applies the SPEC defaults to an empty tree', () => {

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole suite, as `npm test` runs it: types, lint, then every mocha test with coverage.
+# Tests run against real components only (TESTING.md); what they need is installed here or
+# named with the exact command to run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== typecheck"
+npx --no-install tsc --noEmit -p .
+echo "== lint"
+npx --no-install eslint src test scripts
+echo "== tests"
+if [[ $# -eq 0 ]]; then set -- 'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'; fi
+npx --no-install c8 mocha "$@"
