@@ -6,10 +6,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dump } from 'js-yaml';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** tsx's loader by path: the child's working directory may be a temp dir with no node_modules. */
+const TSX_LOADER = pathToFileURL(path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
 export interface ModuleProcess {
   child: ChildProcess;
@@ -34,7 +37,7 @@ export function writeConfigFile(dir: string, auditEvents: unknown, name = 'audit
 }
 
 export function spawnModule(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Omit<ModuleProcess, 'baseUrl'> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'butler-sos.ts'), ...args], {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, path.join(REPO_ROOT, 'src', 'butler-sos.ts'), ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, NODE_OPTIONS: '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

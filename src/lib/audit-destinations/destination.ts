@@ -58,7 +58,7 @@ export class PartialWriteError<T> extends Error {
   override readonly name = 'PartialWriteError';
   constructor(
     readonly remaining: BatchItem<T>[],
-    readonly cause: unknown,
+    override readonly cause: unknown,
   ) {
     super(`partial write: ${remaining.length} item(s) still to write`);
   }

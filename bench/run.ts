@@ -1,0 +1,94 @@
+/**
+ * `npm run bench`: figures for this machine, each next to the ceiling it is measured against,
+ * in one run (SPEC 9). Not part of `npm test`: speed is never asserted by tests.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { createEventFactory } from './realistic-events.js';
+import { benchParquetEncoding } from './parquet-encoding.js';
+
+const CONNECTIONS = 50;
+const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+
+interface HttpFigures {
+  label: string;
+  eventsPerSecond: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+}
+
+async function startServer(args: string[]): Promise<{ port: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join('bench', 'serve.ts'), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      const match = /listening (\d+)/.exec(chunk.toString());
+      if (match) resolve(Number(match[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+  return {
+    port,
+    stop: () =>
+      new Promise((resolve) => {
+        child.on('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function loadHttp(label: string, args: string[]): Promise<HttpFigures> {
+  const server = await startServer(args);
+  const nextEvent = createEventFactory();
+  let index = 0;
+  const result = await autocannon({
+    url: `http://127.0.0.1:${server.port}/api/v1/audit-event`,
+    connections: CONNECTIONS,
+    duration: DURATION_SECONDS,
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (request) => ({ ...request, body: JSON.stringify(nextEvent(index++)) }),
+      },
+    ],
+  });
+  await server.stop();
+  return {
+    label,
+    eventsPerSecond: result['2xx'] / (result.duration || DURATION_SECONDS),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+  };
+}
+
+function formatHttp(figures: HttpFigures, ceiling: HttpFigures, goal?: number): string {
+  const ratio = figures.eventsPerSecond / ceiling.eventsPerSecond;
+  const verdict = goal === undefined ? '' : ratio >= goal ? `  (goal >= ${goal}: met)` : `  (goal >= ${goal}: NOT met)`;
+  return (
+    `${figures.label.padEnd(34)} ${figures.eventsPerSecond.toFixed(0).padStart(7)} events/s  ` +
+    `p50 ${String(figures.p50).padStart(3)} ms  p99 ${String(figures.p99).padStart(4)} ms  ` +
+    `non-2xx ${figures.non2xx}  ratio ${ratio.toFixed(2)}${verdict}`
+  );
+}
+
+async function main(): Promise<void> {
+  console.log(`# bench on ${os.cpus().length} cores, node ${process.version}, ${DURATION_SECONDS} s per HTTP case, ${CONNECTIONS} connections`);
+  const exportDirectory = mkdtempSync(path.join(os.tmpdir(), 'bench-parquet-'));
+  const ceiling = await loadHttp('ceiling: bare fastify + validation', ['ceiling']);
+  const module = await loadHttp('module, journal off, Parquet', ['module', exportDirectory]);
+  console.log('\n## HTTP ingest');
+  console.log(formatHttp(ceiling, ceiling));
+  console.log(formatHttp(module, ceiling, 0.8));
+
+  console.log('\n## Parquet encoding (10,000 realistic rows per file)');
+  for (const line of await benchParquetEncoding(10000, 5)) console.log(line);
+}
+
+await main();

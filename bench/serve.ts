@@ -1,0 +1,46 @@
+/**
+ * One server for the HTTP benchmark, in its own process so that the load generator does not
+ * share its event loop: `module` (the audit module, journal off, Parquet destination) or
+ * `ceiling` (a bare fastify route that only parses and validates the same JSON).
+ * Prints `listening <port>` once ready.
+ */
+import Fastify from 'fastify';
+import { createAuditModule } from '../src/lib/audit-module.js';
+import { createEnvelopeValidator } from '../src/lib/audit-events/envelope.js';
+import type { AuditEnvelope } from '../src/lib/audit-events/types.js';
+import { validateAuditEventsConfig } from '../src/lib/config/validate.js';
+import { createSilentLogger } from '../src/lib/logger.js';
+
+async function serveCeiling(): Promise<number> {
+  const validator = createEnvelopeValidator();
+  const app = Fastify({ logger: false });
+  app.post('/api/v1/audit-event', async (request, reply) => {
+    const envelopeErrors = validator.validateEnvelope(request.body);
+    const errors =
+      envelopeErrors.length > 0 ? envelopeErrors : validator.checkSemantics(request.body as AuditEnvelope);
+    if (errors.length > 0) return reply.code(400).send({ errors });
+    return reply.code(202).send({ status: 'accepted', receivedAt: new Date().toISOString(), outcome: 'processed' });
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+async function serveModule(exportDirectory: string): Promise<number> {
+  const validation = validateAuditEventsConfig({
+    port: 0,
+    rateLimit: { enable: false },
+    queue: { maxSize: 100000 },
+    journal: { enable: false },
+    destination: { type: 'parquet', parquet: { exportDirectory } },
+  });
+  if (!validation.ok) throw new Error(validation.problems.join('\n'));
+  const module = createAuditModule(validation.config, { logger: createSilentLogger(), version: 'bench' });
+  const address = await module.start();
+  process.on('SIGTERM', () => void module.stop().then(() => process.exit(0)));
+  return address?.port ?? 0;
+}
+
+const [mode, exportDirectory] = process.argv.slice(2);
+const port = mode === 'ceiling' ? await serveCeiling() : await serveModule(exportDirectory);
+process.stdout.write(`listening ${port}\n`);

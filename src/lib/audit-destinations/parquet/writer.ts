@@ -1,0 +1,294 @@
+/**
+ * The Parquet destination (SPEC 5): the shared hybrid buffer in front of a sink that writes
+ * one part file per flush and per UTC event date.
+ *
+ * A file appears atomically and never replaces another: its bytes go to a hidden temporary
+ * file in the same directory, are fsynced, and the file is published with link(), which,
+ * unlike rename(), fails with EEXIST instead of overwriting. Several sinks and several
+ * processes can therefore share one directory: a taken part number just moves to the next.
+ */
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { parquetWriteBuffer, type ParquetWriteOptions } from 'hyparquet-writer';
+import type { AuditRecord } from '../../audit-events/types.js';
+import type { ParquetConfig } from '../../config/schema.js';
+import { PermanentError, errorMessage } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { PartialWriteError, type BatchItem, type BatchSink } from '../destination.js';
+import { HybridBuffer, bufferedAuditDestination, type BufferedAuditDestination } from '../hybrid-buffer.js';
+import { PARQUET_LAYOUT_VERSION, staticTagsJson, toParquetColumnData } from './schema.js';
+
+export const PARQUET_DESTINATION_ID = 'parquet';
+export const PARQUET_CREATED_BY = 'butler-sos-audit-events';
+export const LAYOUT_VERSION_KEY = 'butler-sos.audit.layoutVersion';
+export const SEQ_RANGE_KEY = 'butler-sos.audit.seqRange';
+
+const PART_FILE = /^(\d{8})_part(\d+)\.parquet$/;
+/** `.<date>_part<n>.parquet.<pid>.<random>.tmp`: the pid tells whose temp file it is. */
+const TEMP_FILE = /^\.\d{8}_part\d+\.parquet\.(\d+)\.[0-9a-f]+\.tmp$/;
+const UTC_DATE = /^\d{8}$/;
+
+export interface ParquetDestinationDeps {
+  logger: Logger;
+  /** Where a relative exportDirectory is resolved from (default: the working directory). */
+  baseDir?: string;
+}
+
+type EncodingOptions = Pick<ParquetWriteOptions, 'codec' | 'compressors' | 'rowGroupSize'>;
+
+export interface ParquetPartFileSinkOptions {
+  directory: string;
+  encoding: EncodingOptions;
+  /** Value of the `tags` column for every row. */
+  tagsJson: string | null;
+  logger: Logger;
+}
+
+export function partFileName(date: string, part: number): string {
+  return `${date}_part${part}.parquet`;
+}
+
+function tempFileName(date: string, part: number): string {
+  return `.${partFileName(date, part)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+}
+
+function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | null)?.code;
+}
+
+export function encodingOptionsFrom(
+  config: Pick<ParquetConfig, 'compression' | 'rowGroupSize'>,
+): EncodingOptions {
+  const rowGroup = config.rowGroupSize === undefined ? {} : { rowGroupSize: config.rowGroupSize };
+  switch (config.compression) {
+    case 'snappy':
+      return { codec: 'SNAPPY', ...rowGroup };
+    case 'none':
+      return { codec: 'UNCOMPRESSED', ...rowGroup };
+    case 'gzip':
+      // hyparquet-writer only ships snappy; gzip comes from node:zlib.
+      return { codec: 'GZIP', compressors: { GZIP: (input) => gzipSync(input) }, ...rowGroup };
+  }
+}
+
+/** `"<min>-<max>"` of the items' log sequence numbers, or null when they have none. */
+function seqRange(items: BatchItem<AuditRecord>[]): string | null {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const { seq } of items) {
+    if (seq === undefined) continue;
+    min = Math.min(min, seq);
+    max = Math.max(max, seq);
+  }
+  // A loop, not Math.min(...seqs): a batch may hold more items than a call has arguments.
+  return min === Infinity ? null : `${min}-${max}`;
+}
+
+/** Rows grouped by their `date` column, dates in order of first appearance, rows in batch order. */
+function groupByDate(batch: BatchItem<AuditRecord>[]): Map<string, BatchItem<AuditRecord>[]> {
+  const groups = new Map<string, BatchItem<AuditRecord>[]>();
+  for (const item of batch) {
+    const group = groups.get(item.value.date);
+    if (group) group.push(item);
+    else groups.set(item.value.date, [item]);
+  }
+  return groups;
+}
+
+/** Writes the bytes to a new file and fsyncs it, so that a published name never shows a partial file. */
+async function writeFileDurably(filePath: string, bytes: Uint8Array): Promise<void> {
+  const handle = await open(filePath, 'wx');
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Makes the new directory entries themselves durable (Linux, macOS; Windows cannot open a directory). */
+async function fsyncDirectory(directory: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(directory, 'r');
+    await handle.sync();
+  } catch (error) {
+    if (!['EISDIR', 'EPERM', 'EINVAL'].includes(errorCode(error) ?? '')) throw error;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** signal 0 only checks: ESRCH means no such process; EPERM means it exists but is not ours. */
+function isProcessAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errorCode(error) !== 'ESRCH';
+  }
+}
+
+/**
+ * Removes the temporary files that crashed writers left behind. A temp file of a process that
+ * is still running is its write in progress and is never touched. (A pid reused after a
+ * reboot only means a stale hidden file survives until the next start.)
+ */
+export async function removeStaleTempFiles(directory: string, logger: Logger): Promise<void> {
+  for (const name of await readdir(directory)) {
+    const pid = TEMP_FILE.exec(name)?.[1];
+    if (pid === undefined || isProcessAlive(Number(pid))) continue;
+    await rm(path.join(directory, name), { force: true });
+    logger.info({ file: name }, `removed ${name}, left over by process ${pid} that no longer runs`);
+  }
+}
+
+/** Writes each batch as one part file per UTC date; knows nothing of buffering or retries. */
+export class ParquetPartFileSink implements BatchSink<AuditRecord> {
+  /** Next part number to try per date; a guess that link() confirms or moves past. */
+  private readonly nextPartByDate = new Map<string, number>();
+
+  constructor(private readonly options: ParquetPartFileSinkOptions) {}
+
+  /**
+   * A batch across midnight writes several files. If a later one fails, the earlier ones are
+   * already published: PartialWriteError hands back only the rest, so no row is written twice.
+   */
+  async write(batch: BatchItem<AuditRecord>[]): Promise<void> {
+    const publishedDates = new Set<string>();
+    for (const [date, items] of groupByDate(batch)) {
+      try {
+        await this.writeDateFile(date, items);
+      } catch (error) {
+        if (publishedDates.size === 0) throw error;
+        throw new PartialWriteError(
+          batch.filter((item) => !publishedDates.has(item.value.date)),
+          error,
+        );
+      }
+      publishedDates.add(date);
+    }
+  }
+
+  private async writeDateFile(date: string, items: BatchItem<AuditRecord>[]): Promise<void> {
+    if (!UTC_DATE.test(date)) {
+      // The date becomes part of a file name: nothing else may reach the path.
+      throw new PermanentError(`not a YYYYMMDD date: '${date}'; the rows are not written`);
+    }
+    const bytes = this.encode(items);
+    const firstCandidate = await this.nextPart(date);
+    const tempPath = path.join(this.options.directory, tempFileName(date, firstCandidate));
+    let part: number;
+    try {
+      await writeFileDurably(tempPath, bytes);
+      part = await this.publish(tempPath, date, firstCandidate);
+    } finally {
+      await this.removeTempFile(tempPath);
+    }
+    await this.syncDirectoryAfterPublish();
+    this.options.logger.info(
+      { file: partFileName(date, part), rows: items.length },
+      `wrote ${partFileName(date, part)} (${items.length} rows)`,
+    );
+  }
+
+  private encode(items: BatchItem<AuditRecord>[]): Uint8Array {
+    const range = seqRange(items);
+    const kvMetadata = [
+      { key: LAYOUT_VERSION_KEY, value: PARQUET_LAYOUT_VERSION },
+      ...(range === null ? [] : [{ key: SEQ_RANGE_KEY, value: range }]),
+    ];
+    const records = items.map((item) => item.value);
+    try {
+      const buffer = parquetWriteBuffer({
+        columnData: toParquetColumnData(records, { tagsJson: this.options.tagsJson }),
+        ...this.options.encoding,
+        kvMetadata,
+        createdBy: PARQUET_CREATED_BY,
+      });
+      return new Uint8Array(buffer);
+    } catch (error) {
+      // The same rows would fail the same way again: it is the data, not the disk.
+      const message = `could not encode ${records.length} row(s) as Parquet: ${errorMessage(error)}`;
+      throw new PermanentError(message, { cause: error });
+    }
+  }
+
+  /** Links the temp file under the first free part number and returns that number. */
+  private async publish(tempPath: string, date: string, firstCandidate: number): Promise<number> {
+    for (let part = firstCandidate; ; part++) {
+      try {
+        await link(tempPath, path.join(this.options.directory, partFileName(date, part)));
+        this.nextPartByDate.set(date, part + 1);
+        return part;
+      } catch (error) {
+        if (errorCode(error) !== 'EEXIST') throw error; // taken by another writer: try the next
+      }
+    }
+  }
+
+  private async nextPart(date: string): Promise<number> {
+    const known = this.nextPartByDate.get(date);
+    if (known !== undefined) return known;
+    const next = (await this.highestPartOnDisk(date)) + 1;
+    this.nextPartByDate.set(date, next);
+    return next;
+  }
+
+  private async highestPartOnDisk(date: string): Promise<number> {
+    let highest = 0;
+    for (const name of await readdir(this.options.directory)) {
+      const match = PART_FILE.exec(name);
+      if (match?.[1] === date) highest = Math.max(highest, Number(match[2]));
+    }
+    return highest;
+  }
+
+  /** Once the file is published its rows are written: a cleanup failure must not make the buffer write them again. */
+  private async removeTempFile(tempPath: string): Promise<void> {
+    try {
+      await rm(tempPath, { force: true });
+    } catch (error) {
+      this.options.logger.warn(
+        `could not remove ${path.basename(tempPath)}: ${errorMessage(error)}; it is removed at next start`,
+      );
+    }
+  }
+
+  /** Logged, not thrown, for the same reason: the file is already visible under its name. */
+  private async syncDirectoryAfterPublish(): Promise<void> {
+    try {
+      await fsyncDirectory(this.options.directory);
+    } catch (error) {
+      this.options.logger.error(`fsync of ${this.options.directory} failed: ${errorMessage(error)}`);
+    }
+  }
+}
+
+/** Builds the Parquet destination: prepares the directory, then a hybrid buffer over a part-file sink. */
+export async function createParquetDestination(
+  config: ParquetConfig,
+  deps: ParquetDestinationDeps,
+): Promise<BufferedAuditDestination> {
+  const directory = path.resolve(deps.baseDir ?? process.cwd(), config.exportDirectory);
+  await mkdir(directory, { recursive: true });
+  await removeStaleTempFiles(directory, deps.logger);
+  const sink = new ParquetPartFileSink({
+    directory,
+    encoding: encodingOptionsFrom(config),
+    tagsJson: staticTagsJson(config.staticTags),
+    logger: deps.logger,
+  });
+  const buffer = new HybridBuffer<AuditRecord>({
+    id: PARQUET_DESTINATION_ID,
+    maxBatchSize: config.maxBatchSize,
+    writeFrequency: config.writeFrequency,
+    sink,
+    logger: deps.logger,
+  });
+  deps.logger.info(`Parquet destination writes to ${directory}`);
+  return bufferedAuditDestination(buffer, PARQUET_DESTINATION_ID);
+}

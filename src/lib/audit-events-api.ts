@@ -1,0 +1,326 @@
+/**
+ * The audit API (SPEC 3.1): a fastify server that receives Audit.qs envelopes, checks them in
+ * the SPEC's order — rate limit, bearer token, content type and size, envelope schema (400),
+ * semantics and per-type payload (422) — and hands accepted envelopes to the event log.
+ * Every answer, fastify's and the plugins' included, has the one body shape of http-replies.ts.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { DestinationStatus } from './audit-destinations/destination.js';
+import {
+  AUDIT_QS_VERSION_HEADER,
+  createEnvelopeValidator,
+  extensionVersionProblem,
+  findExtensionVersion,
+  type EnvelopeValidator,
+} from './audit-events/envelope.js';
+import {
+  acceptedReplyBody,
+  badRequest,
+  errorReplyBody,
+  notFound,
+  toApiError,
+  tooManyRequests,
+  unauthorized,
+  unprocessable,
+  unsupportedMediaType,
+  type ApiError,
+} from './audit-events/http-replies.js';
+import { createJsonBodyParser, InvalidJsonBodyError } from './audit-events/json-body.js';
+import type { AuditEnvelope } from './audit-events/types.js';
+import type { AuditEventsConfig } from './config/schema.js';
+import { errorMessage } from './errors.js';
+import type { Logger } from './logger.js';
+
+export interface AuditApiDeps {
+  config: AuditEventsConfig;
+  logger: Logger;
+  /** Appends an accepted envelope to the event log; resolves once it is durable. Throws ServiceUnavailableError when full or shutting down. */
+  accept(envelope: AuditEnvelope): Promise<void>;
+  /** Health of destinations and the log, for GET /api/v1/health. */
+  health(): { healthy: boolean; destinations: DestinationStatus[]; log: Record<string, unknown> };
+  /** Butler SOS version for test-connection. */
+  version: string;
+  /** Records one answered event (type, outcome) for metrics later; optional. */
+  onOutcome?(type: string | undefined, statusCode: number): void;
+}
+
+export const AUDIT_API_ROUTES = {
+  event: '/api/v1/audit-event',
+  testConnection: '/api/v1/test-connection',
+  health: '/api/v1/health',
+} as const;
+
+const MISSING_VERSION_WARNING_INTERVAL_MS = 60_000;
+const RATE_LIMIT_WINDOW_MS = 60_000;
+
+/** Builds the server without listening: the caller calls `listen({ host, port })`. */
+export async function buildAuditEventsApi(deps: AuditApiDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = await createServer(config);
+  answerEveryErrorInOneShape(app, deps);
+  addSecurityHeaders(app, config.tls.enable);
+  // Hooks run in the order they are added: rate limit first, then CORS preflight, then the token.
+  await addRateLimit(app, config.rateLimit);
+  await addCors(app, config.cors.allowedOrigins);
+  addBearerAuth(app, config.apiToken);
+  useStrictJsonBodyParser(app);
+  registerRoutes(app, deps);
+  return app;
+}
+
+// ---------------------------------------------------------------------------------------
+// Server and transport
+// ---------------------------------------------------------------------------------------
+
+async function createServer(config: AuditEventsConfig): Promise<FastifyInstance> {
+  const options = {
+    // We log through deps.logger ourselves: never a payload above debug, never the Authorization header.
+    logger: false,
+    // true: request.ip is the first X-Forwarded-For address; false: the socket's peer.
+    trustProxy: config.trustProxy,
+    bodyLimit: config.bodyLimitBytes,
+    // fastify's own 503 while closing would bypass our body shape; the log answers 503 itself.
+    return503OnClosing: false,
+  };
+  const https = await httpsOptions(config.tls);
+  // fastify types an HTTPS instance apart; callers only listen, close and inject, which both share.
+  return (https ? fastify({ ...options, https }) : fastify(options)) as unknown as FastifyInstance;
+}
+
+async function httpsOptions(tls: AuditEventsConfig['tls']): Promise<HttpsServerOptions | undefined> {
+  if (!tls.enable) return undefined;
+  if (!tls.certFile || !tls.keyFile)
+    throw new Error('tls.certFile and tls.keyFile are required when tls.enable is true');
+  // With a CA, only clients holding a certificate it signed get through (mutual TLS).
+  const clientCertificates = tls.caFile
+    ? { ca: await readFile(tls.caFile), requestCert: true, rejectUnauthorized: true }
+    : {};
+  return {
+    cert: await readFile(tls.certFile),
+    key: await readFile(tls.keyFile),
+    passphrase: tls.passphrase,
+    minVersion: tls.minVersion,
+    ...clientCertificates,
+  };
+}
+
+function securityHeaders(tlsEnabled: boolean): Record<string, string> {
+  return {
+    'X-Content-Type-Options': 'nosniff',
+    'Cache-Control': 'no-store',
+    'Content-Security-Policy': "default-src 'none'",
+    'Referrer-Policy': 'no-referrer',
+    ...(tlsEnabled ? { 'Strict-Transport-Security': 'max-age=31536000' } : {}),
+  };
+}
+
+/** onSend runs for every reply — errors, 404, 429, preflight — unlike onRequest, which a refusal may skip. */
+function addSecurityHeaders(app: FastifyInstance, tlsEnabled: boolean): void {
+  const headers = securityHeaders(tlsEnabled);
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    reply.headers(headers);
+    done(null, payload);
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors in the one body shape
+// ---------------------------------------------------------------------------------------
+
+function answerEveryErrorInOneShape(app: FastifyInstance, { config, logger }: AuditApiDeps): void {
+  app.setErrorHandler((error, request, reply) => {
+    const apiError = toApiError(error, config.bodyLimitBytes);
+    logRefusal(logger, request, apiError, error);
+    return reply
+      .code(apiError.statusCode)
+      .headers(apiError.extras.headers ?? {})
+      .send(errorReplyBody(apiError));
+  });
+  app.setNotFoundHandler(async () => {
+    throw notFound();
+  });
+}
+
+function logRefusal(logger: Logger, request: FastifyRequest, apiError: ApiError, cause: unknown): void {
+  const where = { method: request.method, url: request.url, statusCode: apiError.statusCode };
+  if (apiError.statusCode === 500) {
+    logger.error({ ...where, error: errorMessage(cause) }, 'audit API: unexpected error');
+  } else {
+    logger.debug({ ...where, reason: apiError.message }, 'audit API: request refused');
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Rate limit, CORS, authentication
+// ---------------------------------------------------------------------------------------
+
+async function addRateLimit(app: FastifyInstance, settings: AuditEventsConfig['rateLimit']): Promise<void> {
+  if (!settings.enable) return;
+  await app.register(rateLimit, {
+    global: false,
+    max: settings.maxPerMinute,
+    timeWindow: RATE_LIMIT_WINDOW_MS,
+    errorResponseBuilder: (_request, context) => tooManyRequests(context.max, Math.ceil(context.ttl / 1000)),
+  });
+  // One app-wide hook rather than the plugin's per-route ones: it then runs before every
+  // other hook, and for unknown routes too. The key is request.ip (see trustProxy).
+  app.addHook('onRequest', app.rateLimit());
+}
+
+async function addCors(app: FastifyInstance, allowedOrigins: string[]): Promise<void> {
+  if (allowedOrigins.length === 0) return; // no CORS headers at all
+  const allowAny = allowedOrigins.includes('*');
+  await app.register(cors, {
+    // A function rather than the list: given a list, the plugin answers every origin's
+    // preflight with 204; with `false` it steps aside, so the token check refuses it.
+    origin: (origin, callback) => {
+      const allowed = allowAny || (origin !== undefined && allowedOrigins.includes(origin));
+      callback(null, allowed ? (allowAny ? '*' : (origin as string)) : false);
+    },
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-Audit-QS-Version'],
+    maxAge: 600,
+    // A malformed preflight from an allowed origin gets an empty 204, not a text/plain 400.
+    strictPreflight: false,
+  });
+}
+
+/** Compares tokens in constant time: equal-length SHA-256 digests, so neither length nor content leaks. */
+export function createBearerTokenCheck(apiToken: string): (authorization: string | undefined) => boolean {
+  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+  const expected = digest(apiToken);
+  return (authorization) => {
+    const presented = /^Bearer +(.+)$/i.exec(authorization ?? '')?.[1];
+    return presented !== undefined && timingSafeEqual(digest(presented), expected);
+  };
+}
+
+function addBearerAuth(app: FastifyInstance, apiToken: string): void {
+  if (apiToken === '') return; // no token configured: the API is open (warned at start)
+  const hasValidToken = createBearerTokenCheck(apiToken);
+  // onRequest, before the body is read: a client without the token learns nothing about the schema.
+  app.addHook('onRequest', async (request) => {
+    if (!hasValidToken(request.headers.authorization)) throw unauthorized();
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Body parsing
+// ---------------------------------------------------------------------------------------
+
+/** Only application/json is parsed (anything else is a 415), by our strict parser. */
+function useStrictJsonBodyParser(app: FastifyInstance): void {
+  const parseJsonBody = createJsonBodyParser();
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as Buffer));
+    } catch (error) {
+      done(error instanceof InvalidJsonBodyError ? badRequest(error.message) : (error as Error));
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Routes
+// ---------------------------------------------------------------------------------------
+
+function registerRoutes(app: FastifyInstance, deps: AuditApiDeps): void {
+  const onResponse = deps.onOutcome ? [outcomeReporter(deps.onOutcome)] : [];
+  app.post(AUDIT_API_ROUTES.event, { onResponse }, createAuditEventHandler(deps));
+  app.get(AUDIT_API_ROUTES.testConnection, async (request) =>
+    testConnectionBody(deps.version, headerVersionOf(request)),
+  );
+  app.get(AUDIT_API_ROUTES.health, async (_request, reply) => sendHealth(reply, deps.health()));
+}
+
+/** The X-Audit-QS-Version header, trimmed; undefined when absent or blank. */
+function headerVersionOf(request: FastifyRequest): string | undefined {
+  const header = request.headers[AUDIT_QS_VERSION_HEADER];
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  return value === '' ? undefined : value;
+}
+
+/** The type of whatever body was sent, when it has a string `type`; for metrics. */
+function eventTypeOf(body: unknown): string | undefined {
+  const type = typeof body === 'object' && body !== null ? (body as { type?: unknown }).type : undefined;
+  return typeof type === 'string' ? type : undefined;
+}
+
+function outcomeReporter(onOutcome: NonNullable<AuditApiDeps['onOutcome']>) {
+  return (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    onOutcome(eventTypeOf(request.body), reply.statusCode);
+    done();
+  };
+}
+
+/** True at most once per interval: for warnings that would otherwise repeat on every event. */
+function createThrottle(intervalMs: number, now: () => number = Date.now): () => boolean {
+  let lastAllowedAt = -Infinity;
+  return () => {
+    const time = now();
+    if (time - lastAllowedAt < intervalMs) return false;
+    lastAllowedAt = time;
+    return true;
+  };
+}
+
+/** The envelope when it passes both layers of checks; throws the 415, 400 or 422 otherwise. */
+function validEnvelope(
+  validator: EnvelopeValidator,
+  body: unknown,
+  headerVersion: string | undefined,
+): AuditEnvelope {
+  // No Content-Type and no body: fastify skipped parsing altogether.
+  if (body === undefined) throw unsupportedMediaType();
+  const envelopeErrors = validator.validateEnvelope(body);
+  if (envelopeErrors.length > 0) throw badRequest('invalid envelope', envelopeErrors);
+  const envelope = body as AuditEnvelope;
+  const semanticErrors = validator.checkSemantics(envelope, headerVersion);
+  if (semanticErrors.length > 0) throw unprocessable(semanticErrors);
+  return envelope;
+}
+
+function createAuditEventHandler({ accept, logger }: AuditApiDeps) {
+  const validator = createEnvelopeValidator();
+  const mayWarnMissingVersion = createThrottle(MISSING_VERSION_WARNING_INTERVAL_MS);
+
+  /** Validates one envelope and appends it to the event log; 202 once it is durable. */
+  return async function receiveAuditEvent(request: FastifyRequest, reply: FastifyReply) {
+    const headerVersion = headerVersionOf(request);
+    const envelope = validEnvelope(validator, request.body, headerVersion);
+    if (findExtensionVersion(envelope, headerVersion) === undefined && mayWarnMissingVersion()) {
+      logger.warn(
+        'audit event without extension version (no X-Audit-QS-Version header, no source.version): accepted',
+      );
+    }
+    await accept(envelope);
+    logger.debug({ eventId: envelope.eventId, type: envelope.type }, 'audit event accepted');
+    return reply.code(202).send(acceptedReplyBody());
+  };
+}
+
+function testConnectionBody(butlerSosVersion: string, auditQsVersion: string | undefined) {
+  return {
+    status: 'ok',
+    message: 'Butler SOS audit API is reachable',
+    timestamp: new Date().toISOString(),
+    butlerSosVersion,
+    auditQsVersion: auditQsVersion ?? null,
+    // A missing version is accepted, so it counts as compatible.
+    compatible: auditQsVersion === undefined || extensionVersionProblem(auditQsVersion) === undefined,
+  };
+}
+
+function sendHealth(reply: FastifyReply, health: ReturnType<AuditApiDeps['health']>) {
+  return reply.code(health.healthy ? 200 : 503).send({
+    status: health.healthy ? 'ok' : 'unhealthy',
+    destinations: health.destinations,
+    log: health.log,
+  });
+}

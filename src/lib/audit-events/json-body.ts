@@ -1,0 +1,92 @@
+/**
+ * The request body parser: strict UTF-8, RFC 8259 JSON, no prototype keys, bounded nesting.
+ * Each refusal says exactly what was wrong, so the API can answer 400 with that reason.
+ */
+import sjson from 'secure-json-parse';
+import { errorMessage } from '../errors.js';
+
+/** Deep enough for any real envelope (objectData nests about 6 levels), shallow enough to be cheap. */
+export const MAX_JSON_NESTING_DEPTH = 64;
+
+/** The body is not acceptable JSON; the message is safe to show to the client. */
+export class InvalidJsonBodyError extends Error {
+  override readonly name = 'InvalidJsonBodyError';
+}
+
+const FORBIDDEN_KEY_MESSAGE = 'Object contains forbidden prototype property';
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+/**
+ * True when objects/arrays nest deeper than maxDepth. One pass over the text with a counter
+ * (no recursion), before parsing, so a hostile body never builds a deep structure.
+ */
+export function exceedsNestingDepth(text: string, maxDepth: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const char = text.charCodeAt(index);
+    if (inString) {
+      if (char === BACKSLASH)
+        index++; // skip the escaped character, which may be a quote
+      else if (char === QUOTE) inString = false;
+    } else if (char === QUOTE) {
+      inString = true;
+    } else if (char === OPEN_BRACE || char === OPEN_BRACKET) {
+      if (++depth > maxDepth) return true;
+    } else if (char === CLOSE_BRACE || char === CLOSE_BRACKET) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** Which prototype key made secure-json-parse refuse the text (only called on that error path). */
+function forbiddenKeyIn(text: string): string {
+  try {
+    sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'ignore' });
+    return 'constructor.prototype';
+  } catch {
+    return '__proto__';
+  }
+}
+
+function parseRefusingPrototypeKeys(text: string): unknown {
+  try {
+    return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (error) {
+    if (errorMessage(error).startsWith(FORBIDDEN_KEY_MESSAGE)) {
+      throw new InvalidJsonBodyError(`body contains the forbidden key '${forbiddenKeyIn(text)}'`);
+    }
+    throw new InvalidJsonBodyError(`malformed JSON: ${errorMessage(error)}`);
+  }
+}
+
+export type JsonBodyParser = (bytes: Buffer) => unknown;
+
+/** A parser for request bodies; throws InvalidJsonBodyError with the reason. */
+export function createJsonBodyParser(maxDepth = MAX_JSON_NESTING_DEPTH): JsonBodyParser {
+  // fatal: invalid bytes are an error, never silently replaced by U+FFFD.
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+
+  const decode = (bytes: Buffer): string => {
+    try {
+      return decoder.decode(bytes);
+    } catch {
+      throw new InvalidJsonBodyError('body is not valid UTF-8');
+    }
+  };
+
+  return (bytes) => {
+    const text = decode(bytes);
+    if (exceedsNestingDepth(text, maxDepth)) {
+      throw new InvalidJsonBodyError(`JSON nests deeper than ${maxDepth} levels`);
+    }
+    return parseRefusingPrototypeKeys(text);
+  };
+}

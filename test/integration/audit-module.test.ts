@@ -1,0 +1,108 @@
+/**
+ * The whole module in-process (createAuditModule): HTTP over a real socket, Parquet on a real
+ * file system. A destination that cannot write is made real too: its directory is replaced
+ * by a file, so every write fails with ENOTDIR.
+ */
+import { renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { createAuditModule, type AuditModule } from '../../src/lib/audit-module.js';
+import type { AuditEventsConfig } from '../../src/lib/config/schema.js';
+import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
+import { createSilentLogger } from '../../src/lib/logger.js';
+import { freshEnvelope } from '../support/fixtures.js';
+import { tempDir } from '../support/module-process.js';
+import { readParquetRows } from '../support/parquet-reader.js';
+
+function configWith(raw: Record<string, unknown>): AuditEventsConfig {
+  const result = validateAuditEventsConfig({ port: 0, rateLimit: { enable: false }, ...raw });
+  if (!result.ok) throw new Error(result.problems.join('\n'));
+  return result.config;
+}
+
+function breakDirectory(directory: string): void {
+  renameSync(directory, `${directory}.moved`);
+  writeFileSync(directory, 'not a directory');
+}
+
+async function post(baseUrl: string, body: unknown): Promise<Response> {
+  return fetch(`${baseUrl}/api/v1/audit-event`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+}
+
+describe('the audit module in-process', function () {
+  this.timeout(60000);
+  let running: AuditModule[] = [];
+
+  async function start(config: AuditEventsConfig): Promise<string> {
+    const module = createAuditModule(config, { logger: createSilentLogger(), version: '0.0.0-test' });
+    running.push(module);
+    const address = await module.start();
+    if (!address) throw new Error('module did not start');
+    return `http://127.0.0.1:${address.port}`;
+  }
+
+  afterEach(async () => {
+    await Promise.all(running.map((module) => module.stop()));
+    running = [];
+  });
+
+  it('writes every accepted event to Parquet per event when writeFrequency is 0', async () => {
+    const exportDirectory = tempDir('module-per-event');
+    const baseUrl = await start(configWith({ destination: { parquet: { exportDirectory, writeFrequency: 0 } } }));
+    const sent = [freshEnvelope('object.view.duration'), freshEnvelope('selection.state.changed')];
+    for (const envelope of sent) expect((await post(baseUrl, envelope)).status).to.equal(202);
+    await running[0].stop();
+    running = [];
+    const rows = await readParquetRows(path.join(exportDirectory, '*.parquet'));
+    expect(rows.map((row) => row.eventId).sort()).to.deep.equal(sent.map((envelope) => envelope.eventId).sort());
+  });
+
+  it('answers 503 with Retry-After once the in-memory log is full, and health says why', async () => {
+    const exportDirectory = tempDir('module-full');
+    const baseUrl = await start(
+      configWith({ queue: { maxSize: 5 }, shutdownTimeoutMs: 500, destination: { parquet: { exportDirectory, writeFrequency: 0 } } }),
+    );
+    breakDirectory(exportDirectory);
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i += 1) statuses.push((await post(baseUrl, freshEnvelope('navigation.sheet.loaded'))).status);
+    expect(statuses).to.deep.equal([202, 202, 202, 202, 202]);
+    const refused = await post(baseUrl, freshEnvelope('navigation.sheet.loaded'));
+    expect(refused.status).to.equal(503);
+    expect(refused.headers.get('retry-after')).to.match(/^\d+$/);
+    expect(await refused.json()).to.include({ status: 'error', outcome: 'dropped' });
+
+    const health = await fetch(`${baseUrl}/api/v1/health`);
+    expect(health.status).to.equal(503);
+    const body = (await health.json()) as { destinations: Array<{ id: string; lastError: string | null }>; log: { entries: number } };
+    expect(body.destinations[0].id).to.equal('parquet');
+    expect(body.destinations[0].lastError).to.match(/ENOTDIR|not a directory/);
+    expect(body.log.entries).to.equal(5);
+  });
+
+  it('answers 503 to new events while it drains on shutdown', async () => {
+    const exportDirectory = tempDir('module-draining');
+    const baseUrl = await start(configWith({ shutdownTimeoutMs: 3000, destination: { parquet: { exportDirectory } } }));
+    expect((await post(baseUrl, freshEnvelope('navigation.sheet.loaded'))).status).to.equal(202);
+    breakDirectory(exportDirectory); // the flush on shutdown now retries until the deadline
+    const stopping = running[0].stop();
+    running = [];
+    const late = await post(baseUrl, freshEnvelope('navigation.sheet.loaded'));
+    expect(late.status).to.equal(503);
+    expect(late.headers.get('retry-after')).to.match(/^\d+$/);
+    expect(await late.json()).to.include({ status: 'error', outcome: 'dropped', reason: 'shutting down' });
+    await stopping;
+  });
+
+  it('accepts events without storing them when destination.enable is false', async () => {
+    const exportDirectory = tempDir('module-no-destination');
+    const baseUrl = await start(configWith({ queue: { maxSize: 2 }, destination: { enable: false, parquet: { exportDirectory } } }));
+    for (let i = 0; i < 5; i += 1) expect((await post(baseUrl, freshEnvelope('navigation.sheet.loaded'))).status).to.equal(202);
+    const health = await fetch(`${baseUrl}/api/v1/health`);
+    expect(health.status).to.equal(200);
+    expect(await health.json()).to.deep.include({ destinations: [] });
+  });
+});

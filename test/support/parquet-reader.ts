@@ -1,0 +1,100 @@
+/**
+ * Reads Parquet files back with DuckDB, an independent reader, so that tests check what
+ * another tool sees in the files rather than what our writer meant to put there.
+ */
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
+
+export interface ParquetColumnDescription {
+  name: string;
+  /** DuckDB's type name: BIGINT, VARCHAR, BOOLEAN, ... */
+  type: string;
+}
+
+/** SQL string literal: paths may hold quotes. */
+function sqlString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+async function withConnection<R>(use: (connection: DuckDBConnection) => Promise<R>): Promise<R> {
+  const instance = await DuckDBInstance.create();
+  const connection = await instance.connect();
+  try {
+    return await use(connection);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+/**
+ * Every row of a file or glob, with `filename` (base name) added. INT64 columns come back as
+ * BigInt, so tests compare exactly what is stored.
+ */
+export async function readParquetRows(
+  fileOrGlob: string,
+  orderBy = 'filename, timestamp, eventId',
+): Promise<Record<string, unknown>[]> {
+  return withConnection(async (connection) => {
+    const reader = await connection.runAndReadAll(
+      `SELECT * REPLACE (parse_filename(filename) AS filename)
+         FROM read_parquet(${sqlString(fileOrGlob)}, filename = true)
+         ORDER BY ${orderBy}`,
+    );
+    return reader.getRowObjects() as Record<string, unknown>[];
+  });
+}
+
+export async function countParquetRows(fileOrGlob: string): Promise<number> {
+  return withConnection(async (connection) => {
+    const reader = await connection.runAndReadAll(
+      `SELECT count(*) AS n FROM read_parquet(${sqlString(fileOrGlob)})`,
+    );
+    return Number(reader.getRowObjects()[0].n);
+  });
+}
+
+/** Column names and DuckDB types, in file order. */
+export async function describeParquetColumns(file: string): Promise<ParquetColumnDescription[]> {
+  return withConnection(async (connection) => {
+    const reader = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
+    return reader
+      .getRowObjectsJson()
+      .map((row) => ({ name: String(row.column_name), type: String(row.column_type) }));
+  });
+}
+
+/** The file's key-value metadata as text. */
+export async function readParquetKeyValueMetadata(file: string): Promise<Record<string, string>> {
+  return withConnection(async (connection) => {
+    const reader = await connection.runAndReadAll(
+      `SELECT decode(key) AS key, decode(value) AS value FROM parquet_kv_metadata(${sqlString(file)})`,
+    );
+    return Object.fromEntries(reader.getRowObjects().map((row) => [String(row.key), String(row.value)]));
+  });
+}
+
+/** The compression codec of every column chunk, as DuckDB reports it (SNAPPY, GZIP, UNCOMPRESSED). */
+export async function readParquetCodecs(file: string): Promise<string[]> {
+  return withConnection(async (connection) => {
+    const reader = await connection.runAndReadAll(
+      `SELECT DISTINCT compression FROM parquet_metadata(${sqlString(file)}) ORDER BY compression`,
+    );
+    return reader.getRowObjects().map((row) => String(row.compression));
+  });
+}
+
+/** Every row of one file as hyparquet reads it: a second, JavaScript-only reader. */
+export async function readParquetRowsWithHyparquet(file: string): Promise<Record<string, unknown>[]> {
+  return parquetReadObjects({ file: await asyncBufferFromFile(file) });
+}
+
+/** How many row groups a file has. */
+export async function countParquetRowGroups(file: string): Promise<number> {
+  return withConnection(async (connection) => {
+    const reader = await connection.runAndReadAll(
+      `SELECT count(DISTINCT row_group_id) AS n FROM parquet_metadata(${sqlString(file)})`,
+    );
+    return Number(reader.getRowObjects()[0].n);
+  });
+}
