@@ -5,6 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "== real components"
+# The InfluxDB tests start their own influxd 1.x (Debian's package); installed here when missing.
+bash scripts/ensure-influxd.sh
+
 echo "== typecheck"
 npx --no-install tsc --noEmit -p .
 echo "== lint"

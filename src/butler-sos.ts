@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { createAuditModule } from './lib/audit-module.js';
-import { DestinationUnavailableError } from './lib/audit-destinations/index.js';
 import { ConfigFileError, loadRawAuditEventsConfig } from './lib/config/load.js';
 import { validateAuditEventsConfig } from './lib/config/validate.js';
 import { createLogger, type LogLevel } from './lib/logger.js';
@@ -53,7 +52,6 @@ async function main(): Promise<void> {
   try {
     await module.start();
   } catch (error) {
-    if (error instanceof DestinationUnavailableError) failConfig([error.message]);
     logger.error({ err: error }, `audit module failed to start: ${(error as Error).message}`);
     process.exit(EXIT_START_FAILED);
   }

@@ -49,7 +49,9 @@ function logStartWarnings(config: AuditEventsConfig, logger: Logger): void {
 
 /** How many records a runner lets its destination hold before it waits. */
 function bufferBoundFor(destination: AuditDestination, config: AuditEventsConfig): number {
-  return destination.id === 'parquet' ? 2 * config.destination.parquet.maxBatchSize : config.queue.maxSize;
+  const influxdb = config.destination.influxdb;
+  if (destination.id === 'influxdb' && influxdb) return influxdb.maxBufferedPoints;
+  return 2 * config.destination.parquet.maxBatchSize;
 }
 
 export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDeps): AuditModule {
@@ -79,6 +81,7 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
     destinations = await createAuditDestinationsFromConfig(config.destination, {
       logger,
       baseDir: deps.baseDir ?? process.cwd(),
+      journalDirectory: config.journal.directory,
     });
     const processor = new AuditEventProcessor({
       maxConcurrent: config.queue.maxConcurrent,

@@ -98,3 +98,12 @@ export async function countParquetRowGroups(file: string): Promise<number> {
     return Number(reader.getRowObjects()[0].n);
   });
 }
+
+/** Runs any SQL, with relative paths resolved from `searchPath` (as a user's working directory). */
+export async function runDuckDbQuery(sql: string, searchPath: string): Promise<Record<string, unknown>[]> {
+  return withConnection(async (connection) => {
+    await connection.run(`SET file_search_path = ${sqlString(searchPath)}`);
+    const reader = await connection.runAndReadAll(sql);
+    return reader.getRowObjects() as Record<string, unknown>[];
+  });
+}

@@ -5,7 +5,9 @@
 import type { AuditEventsConfig } from '../config/schema.js';
 import { parseDestinationTypes } from '../config/validate.js';
 import type { Logger } from '../logger.js';
+import path from 'node:path';
 import type { AuditDestination } from './destination.js';
+import { createInfluxdbDestination } from './influxdb/buffer.js';
 import { createParquetDestination } from './parquet/writer.js';
 
 export { writeAuditEventToDestinations } from './runner.js';
@@ -14,11 +16,8 @@ export interface DestinationDeps {
   logger: Logger;
   /** Where relative directories in the config are resolved from. */
   baseDir: string;
-}
-
-/** Raised when the config names a destination this build cannot run. */
-export class DestinationUnavailableError extends Error {
-  override readonly name = 'DestinationUnavailableError';
+  /** journal.directory: dead-letter files go to its `dead-letter` folder. */
+  journalDirectory: string;
 }
 
 export async function createAuditDestinationsFromConfig(
@@ -38,9 +37,14 @@ export async function createAuditDestinationsFromConfig(
         );
         break;
       case 'influxdb':
-        throw new DestinationUnavailableError(
-          "Butler-SOS.auditEvents.destination.type: 'influxdb' is not available in this build yet; use 'parquet'",
+        // The config validation guarantees the block when the type lists influxdb.
+        destinations.push(
+          createInfluxdbDestination(destinationConfig.influxdb!, {
+            logger: deps.logger.child({ destination: 'influxdb' }),
+            deadLetterDirectory: path.resolve(deps.baseDir, deps.journalDirectory, 'dead-letter'),
+          }),
         );
+        break;
     }
   }
   return destinations;

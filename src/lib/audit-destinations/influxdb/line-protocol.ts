@@ -1,0 +1,165 @@
+/**
+ * Line protocol, in one place for the v1, v2 and v3 converters (SPEC 4.1): what line
+ * protocol cannot carry, the string field size limit, escaping, and the line itself.
+ *
+ * What cannot be carried, measured on InfluxDB 1.6.7 and documented by InfluxData:
+ * - newlines are not supported in tag or field values (a raw one cuts the point in two);
+ *   CR, LF and TAB become a space in every tag and string field;
+ * - a tag value ending in a backslash is refused (`invalid tag format`), and a backslash
+ *   before an escaped space, comma or `=` is read as an escape pair, which splits the line;
+ *   such backslashes become `＼` (U+FF3C). Every other backslash is carried as it is: in tags
+ *   `\x` is literal, and in string fields `\` is escaped.
+ *
+ * JSON fields (selectionDetails, objectData, screenshotSavedPaths) get the same rule as every
+ * string field, and it changes nothing in them: JSON.stringify escapes control characters, so
+ * JSON text never holds a raw CR, LF or TAB. Only an objectData that arrived as a plain string
+ * can hold one, and then it is a plain string like any other.
+ */
+import type { InfluxFieldValue, InfluxPointModel } from './point-model.js';
+
+export interface LineProtocolOptions {
+  /** String fields longer than this many UTF-8 bytes are cut (SPEC 4.1, default 65536). */
+  maxStringFieldBytes: number;
+}
+
+/** The string field that names the fields cut to maxStringFieldBytes, comma-separated. */
+export const TRUNCATED_FIELDS_KEY = 'truncatedFields';
+
+/** What a backslash that line protocol cannot carry in a tag becomes. */
+export const TAG_BACKSLASH_SUBSTITUTE = '\uFF3C';
+
+const LINE_BREAKS_AND_TABS = /[\r\n\t]/g;
+const UNCARRIABLE_TAG_BACKSLASH = /\\(?=$|[ ,=])/g;
+const UTF8_CONTINUATION_MASK = 0xc0;
+const UTF8_CONTINUATION_BITS = 0x80;
+
+/** CR, LF and TAB become a space: line protocol has no way to carry them in a value. */
+export function replaceLineBreaksAndTabs(value: string): string {
+  return value.replace(LINE_BREAKS_AND_TABS, ' ');
+}
+
+/** The tag rule: line breaks and tabs, then the backslashes InfluxDB cannot parse in a tag. */
+export function toCarriableTagText(value: string): string {
+  return replaceLineBreaksAndTabs(value).replace(UNCARRIABLE_TAG_BACKSLASH, TAG_BACKSLASH_SUBSTITUTE);
+}
+
+/** The longest prefix of `value` within `maxBytes` UTF-8 bytes that ends on a character boundary. */
+export function truncateUtf8(value: string, maxBytes: number): string {
+  if (Buffer.byteLength(value, 'utf8') <= maxBytes) return value;
+  const bytes = Buffer.from(value, 'utf8');
+  let end = maxBytes;
+  // bytes[end] is the first byte left out: while it continues a character, that character
+  // straddles the limit and is left out whole (this also keeps surrogate pairs together).
+  while (end > 0 && (bytes[end] & UTF8_CONTINUATION_MASK) === UTF8_CONTINUATION_BITS) end--;
+  return bytes.subarray(0, end).toString('utf8');
+}
+
+function carriableTags(tags: Record<string, string>): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [key, value] of Object.entries(tags)) {
+    // Line protocol has no empty tag values; the point model never holds one either.
+    if (value !== '') result[toCarriableTagText(key)] = toCarriableTagText(value);
+  }
+  return result;
+}
+
+function carriableFields(
+  fields: Record<string, InfluxFieldValue>,
+  maxStringFieldBytes: number,
+): Record<string, InfluxFieldValue> {
+  const result: Record<string, InfluxFieldValue> = {};
+  const truncated: string[] = [];
+  for (const [rawKey, value] of Object.entries(fields)) {
+    const key = toCarriableTagText(rawKey);
+    if (typeof value === 'number') {
+      // InfluxDB stores no NaN or Infinity; the record never holds them, this is a guard.
+      if (Number.isFinite(value)) result[key] = value;
+    } else if (typeof value === 'string') {
+      const carried = replaceLineBreaksAndTabs(value);
+      const cut = truncateUtf8(carried, maxStringFieldBytes);
+      if (cut !== carried) truncated.push(key);
+      result[key] = cut;
+    } else {
+      result[key] = value;
+    }
+  }
+  if (truncated.length > 0) result[TRUNCATED_FIELDS_KEY] = truncated.join(',');
+  return result;
+}
+
+/**
+ * A new point holding only what line protocol can carry: the substitutions of SPEC 4.1 in
+ * every tag and string field, string fields cut to maxStringFieldBytes (named in
+ * `truncatedFields`). Every converter writes a prepared point and escapes it, nothing more.
+ */
+export function prepareForLineProtocol(
+  point: InfluxPointModel,
+  options: LineProtocolOptions,
+): InfluxPointModel {
+  return {
+    ...point,
+    tags: carriableTags(point.tags),
+    fields: carriableFields(point.fields, options.maxStringFieldBytes),
+  };
+}
+
+/** Measurement names escape comma and space. */
+export function escapeMeasurement(name: string): string {
+  return name.replace(/[, ]/g, '\\$&');
+}
+
+/** Tag keys, tag values and field keys escape comma, `=` and space. */
+export function escapeKeyOrTagValue(text: string): string {
+  return text.replace(/[,= ]/g, '\\$&');
+}
+
+/** A string field value: quoted, with `"` and `\` escaped. */
+export function quoteStringField(value: string): string {
+  return `"${value.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/**
+ * A float as plain decimal digits, never in exponent form (`1e-7`, `1e+21`): the shortest
+ * digits that read back as the same double, with the point moved. Without an `i` suffix line
+ * protocol reads any number as a float, so `30608` is already one.
+ */
+export function formatFloat(value: number): string {
+  if (!Number.isFinite(value)) throw new RangeError(`line protocol has no float ${value}`);
+  const text = String(value);
+  const exponentForm = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
+  if (!exponentForm) return text;
+  const [, sign, lead, rest = '', exponent] = exponentForm;
+  const digits = lead + rest;
+  const pointAt = 1 + Number(exponent);
+  if (pointAt <= 0) return `${sign}0.${'0'.repeat(-pointAt)}${digits}`;
+  if (pointAt >= digits.length) return `${sign}${digits}${'0'.repeat(pointAt - digits.length)}`;
+  return `${sign}${digits.slice(0, pointAt)}.${digits.slice(pointAt)}`;
+}
+
+/** A field value as line protocol writes it: float, `true`/`false`, or a quoted string. */
+export function formatFieldValue(value: InfluxFieldValue): string {
+  if (typeof value === 'number') return formatFloat(value);
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  return quoteStringField(value);
+}
+
+/** Entries sorted by key: InfluxData asks for tags sorted by key, and sorted fields make lines reproducible. */
+export function sortedEntries<T>(record: Record<string, T>): [string, T][] {
+  return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The line of a point already prepared with prepareForLineProtocol. */
+export function formatPreparedLine(point: InfluxPointModel): string {
+  const tags = sortedEntries(point.tags)
+    .map(([key, value]) => `,${escapeKeyOrTagValue(key)}=${escapeKeyOrTagValue(value)}`)
+    .join('');
+  const fields = sortedEntries(point.fields)
+    .map(([key, value]) => `${escapeKeyOrTagValue(key)}=${formatFieldValue(value)}`)
+    .join(',');
+  return `${escapeMeasurement(point.measurement)}${tags} ${fields} ${point.timestampNs.toString()}`;
+}
+
+/** One line of line protocol, nanosecond timestamp, for any InfluxDB version. */
+export function toLineProtocol(point: InfluxPointModel, options: LineProtocolOptions): string {
+  return formatPreparedLine(prepareForLineProtocol(point, options));
+}

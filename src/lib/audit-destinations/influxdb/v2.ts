@@ -1,0 +1,58 @@
+/**
+ * InfluxDB 2.x writer, with `@influxdata/influxdb-client` 1.35.
+ *
+ * It posts our own lines through the client's transport (`InfluxDB.transport.request`), not
+ * through its WriteApi, which does not give exact control (impl/WriteApiImpl.ts in the
+ * package's source map): WriteApi splits a batch into several requests by batchSize and
+ * maxBatchBytes, keeps failed lines in an in-memory retry buffer that close() discards,
+ * reads Retry-After as milliseconds, and logs every failure to the console itself. The
+ * transport sends exactly one request, with the client's auth header, TLS, gzip and timeout,
+ * and rejects with its HttpError (raw body and headers) or a network/timeout error.
+ */
+import { InfluxDB } from '@influxdata/influxdb-client';
+import { toLineProtocol, type LineProtocolOptions } from './line-protocol.js';
+import { fromInfluxdataClientError } from './write-errors.js';
+import type { InfluxPointWriter } from './writers.js';
+
+export interface V2WriterOptions {
+  /** `http(s)://host:port` */
+  url: string;
+  token: string;
+  org: string;
+  bucket: string;
+  timeoutMs: number;
+  lineProtocol: LineProtocolOptions;
+}
+
+/** Bodies larger than this are gzipped, as the client's WriteApi does by default. */
+const GZIP_THRESHOLD_BYTES = 1000;
+
+export function v2WritePath(org: string, bucket: string): string {
+  return `/api/v2/write?org=${encodeURIComponent(org)}&bucket=${encodeURIComponent(bucket)}&precision=ns`;
+}
+
+export function createV2PointWriter(options: V2WriterOptions): InfluxPointWriter {
+  const influx = new InfluxDB({ url: options.url, token: options.token, timeout: options.timeoutMs });
+  const path = v2WritePath(options.org, options.bucket);
+  return {
+    async write(points) {
+      if (points.length === 0) return;
+      const body = points.map((point) => toLineProtocol(point, options.lineProtocol)).join('\n');
+      // Aborting after a failure releases a socket the transport leaves open on a timeout.
+      const abort = new AbortController();
+      try {
+        await influx.transport.request(path, body, {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain; charset=utf-8' },
+          gzipThreshold: GZIP_THRESHOLD_BYTES,
+          signal: abort.signal,
+        });
+      } catch (error) {
+        abort.abort();
+        throw fromInfluxdataClientError(error);
+      }
+    },
+    // The transport holds no connection of its own to release.
+    async close() {},
+  };
+}

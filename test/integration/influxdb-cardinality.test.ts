@@ -1,0 +1,80 @@
+/**
+ * SPEC 4.2 on a real influxd 1.x with its default settings (max-values-per-tag = 100000):
+ * with the IDs as fields (the v1 default) 101,000 distinct events are all stored; with the
+ * seeds' layout (IDs as tags) every event after the 100,000th is refused, and each refused
+ * one lands in the dead-letter file instead of blocking the rest.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { createInfluxdbDestination } from '../../src/lib/audit-destinations/influxdb/buffer.js';
+import { utcDate } from '../../src/lib/audit-events/record.js';
+import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
+import { createSilentLogger } from '../../src/lib/logger.js';
+import { makeAuditRecord } from '../support/audit-records.js';
+import { startInfluxd, type InfluxdServer } from '../support/influxd.js';
+import { tempDir } from '../support/module-process.js';
+
+const EVENTS = 101_000;
+const START_MS = Date.parse('2026-10-14T08:00:00.000Z');
+
+describe('InfluxDB v1 with default server settings: 101,000 distinct events', function () {
+  this.timeout(600000);
+  let influxd: InfluxdServer;
+
+  before(async () => {
+    influxd = await startInfluxd(); // max-values-per-tag left at InfluxDB's default, 100000
+  });
+
+  after(async () => {
+    await influxd.stop();
+  });
+
+  async function writeDistinctEvents(dbName: string, idTags: boolean): Promise<string> {
+    const deadLetterDirectory = tempDir('cardinality-dead-letter');
+    const validation = validateAuditEventsConfig({
+      destination: {
+        type: 'influxdb',
+        influxdb: {
+          host: '127.0.0.1',
+          port: influxd.port,
+          version: 1,
+          idTags,
+          maxBatchSize: 5000,
+          writeFrequency: 600000,
+          v1Config: { dbName },
+        },
+      },
+    });
+    if (!validation.ok) throw new Error(validation.problems.join('\n'));
+    const destination = createInfluxdbDestination(validation.config.destination.influxdb!, {
+      logger: createSilentLogger(),
+      deadLetterDirectory,
+    });
+    await destination.ready;
+    for (let index = 0; index < EVENTS; index += 1) {
+      destination.writeAuditEvent(makeAuditRecord({ timestampMs: START_MS + index }));
+    }
+    await destination.close();
+    return deadLetterDirectory;
+  }
+
+  async function countStored(dbName: string): Promise<number> {
+    const rows = await influxd.query(dbName, 'SELECT count("durationMs") AS n FROM audit_event');
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  it('stores all of them with the IDs as fields (idTags: false, the v1 default)', async () => {
+    await writeDistinctEvents('audit_fields', false);
+    expect(await countStored('audit_fields')).to.equal(EVENTS);
+  });
+
+  it("refuses every event after the 100,000th with the seeds' IDs as tags, dead-lettering each", async () => {
+    const deadLetterDirectory = await writeDistinctEvents('audit_tags', true);
+    expect(await countStored('audit_tags')).to.equal(100_000);
+    const file = path.join(deadLetterDirectory, `influxdb-${utcDate(Date.now())}.ndjson`);
+    const refused = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { reason: string });
+    expect(refused).to.have.length(EVENTS - 100_000);
+    expect(refused.every((entry) => entry.reason.includes('max-values-per-tag limit exceeded'))).to.equal(true);
+  });
+});

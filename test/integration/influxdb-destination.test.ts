@@ -1,0 +1,387 @@
+/**
+ * The InfluxDB destination end to end, for v1, v2 and v3: events posted over HTTP to the
+ * whole module, written through the real client libraries, stored by a real influxd 1.x
+ * (directly for v1, through the strict v2/v3 emulator otherwise), and queried back.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { expect } from 'chai';
+import { createAuditModule, type AuditModule } from '../../src/lib/audit-module.js';
+import { auditPointTimestampNs } from '../../src/lib/audit-destinations/influxdb/point-model.js';
+import { utcDate } from '../../src/lib/audit-events/record.js';
+import type { AuditEnvelope } from '../../src/lib/audit-events/types.js';
+import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
+import { createLogger } from '../../src/lib/logger.js';
+import { freshEnvelope } from '../support/fixtures.js';
+import { startInfluxEmulator, type InfluxEmulator } from '../support/influx-emulator.js';
+import { startInfluxd, type InfluxdServer } from '../support/influxd.js';
+import { tempDir } from '../support/module-process.js';
+
+const TOKEN = 'audit-token';
+
+interface RunningModule {
+  baseUrl: string;
+  module: AuditModule;
+  logs: string[];
+  journalDirectory: string;
+}
+
+/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
+async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function post(baseUrl: string, envelope: AuditEnvelope): Promise<number> {
+  const response = await fetch(`${baseUrl}/api/v1/audit-event`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(envelope),
+  });
+  return response.status;
+}
+
+/** An event of now (so that it lands in the current shard), with a fresh eventId. */
+function eventNow(type: string, changes: (envelope: AuditEnvelope) => void = () => {}): AuditEnvelope {
+  const envelope = freshEnvelope(type, { timestamp: new Date().toISOString() });
+  changes(envelope);
+  return envelope;
+}
+
+interface VersionCase {
+  version: 1 | 2 | 3;
+  /** The database in influxd where this version's points land. */
+  database: string;
+  /** The `destination.influxdb` block. */
+  influxdbConfig(overrides?: Record<string, unknown>): Record<string, unknown>;
+  emulator?: InfluxEmulator;
+}
+
+describe('InfluxDB destination, end to end', function () {
+  this.timeout(180000);
+  let influxd: InfluxdServer;
+  let running: RunningModule[] = [];
+
+  before(async () => {
+    influxd = await startInfluxd();
+  });
+
+  after(async () => {
+    await influxd.stop();
+  });
+
+  afterEach(async () => {
+    await Promise.all(running.map((entry) => entry.module.stop()));
+    running = [];
+  });
+
+  async function startModule(influxdb: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<RunningModule> {
+    const journalDirectory = tempDir('influx-journal');
+    const validation = validateAuditEventsConfig({
+      port: 0,
+      rateLimit: { enable: false },
+      shutdownTimeoutMs: 5000,
+      journal: { directory: journalDirectory },
+      destination: { type: 'influxdb', influxdb },
+      ...extra,
+    });
+    if (!validation.ok) throw new Error(validation.problems.join('\n'));
+    const logs: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const module = createAuditModule(validation.config, { logger: createLogger('info', sink), version: 'test' });
+    const address = await module.start();
+    const entry = { baseUrl: `http://127.0.0.1:${address?.port}`, module, logs, journalDirectory };
+    running.push(entry);
+    return entry;
+  }
+
+  async function pointsOf(database: string, eventId: string): Promise<Record<string, unknown>[]> {
+    return influxd.query(database, `SELECT * FROM audit_event WHERE "eventId" = '${eventId}'`, { epoch: 'ns' });
+  }
+
+  async function storedPoint(database: string, eventId: string): Promise<Record<string, unknown>> {
+    return eventually(async () => (await pointsOf(database, eventId).catch(() => []))[0], 30000, `event ${eventId}`);
+  }
+
+  function v1Case(database: string): VersionCase {
+    return {
+      version: 1,
+      database,
+      influxdbConfig: (overrides = {}) => ({
+        host: '127.0.0.1',
+        port: influxd.port,
+        version: 1,
+        writeFrequency: 200,
+        v1Config: { dbName: database, retentionPolicy: { name: 'audit', duration: '52w' } },
+        ...overrides,
+      }),
+    };
+  }
+
+  async function v2Case(bucket: string): Promise<VersionCase> {
+    const emulator = await startInfluxEmulator({ version: 2, influxd, token: TOKEN, orgs: ['butler'] });
+    return {
+      version: 2,
+      database: bucket,
+      emulator,
+      influxdbConfig: (overrides = {}) => ({
+        host: '127.0.0.1',
+        port: emulator.port,
+        version: 2,
+        writeFrequency: 200,
+        v2Config: { org: 'butler', bucket, description: 'Butler SOS audit events', token: TOKEN, retentionDuration: '30d' },
+        ...overrides,
+      }),
+    };
+  }
+
+  async function v3Case(database: string): Promise<VersionCase> {
+    const emulator = await startInfluxEmulator({ version: 3, influxd, token: TOKEN, databases: [database] });
+    return {
+      version: 3,
+      database,
+      emulator,
+      influxdbConfig: (overrides = {}) => ({
+        host: '127.0.0.1',
+        port: emulator.port,
+        version: 3,
+        writeFrequency: 200,
+        v3Config: { database, description: 'Butler SOS audit events', token: TOKEN, writeTimeout: 5000 },
+        ...overrides,
+      }),
+    };
+  }
+
+  const cases: Array<[string, (suffix: string) => Promise<VersionCase>]> = [
+    ['v1', async (suffix) => v1Case(`audit_v1_${suffix}`)],
+    ['v2', async (suffix) => v2Case(`audit_v2_${suffix}`)],
+    ['v3', async (suffix) => v3Case(`audit_v3_${suffix}`)],
+  ];
+
+  for (const [label, makeCase] of cases) {
+    describe(label, () => {
+      let versionCase: VersionCase;
+      afterEach(async () => {
+        await versionCase?.emulator?.stop();
+      });
+
+      it('stores every posted event with the values SPEC 4.1 prescribes, exact where line protocol allows', async () => {
+        versionCase = await makeCase('values');
+        const { baseUrl } = await startModule(versionCase.influxdbConfig());
+        const tricky = eventNow('object.view.duration', (envelope) => {
+          Object.assign(envelope.payload.context!, {
+            appName: 'Sales, "Q4" = 50% \\Nordics 東京 🎉 a \\ b',
+            sheetName: 'Line one\nline two\ttabbed, "quoted" \\ end\\',
+            user: 'CORP\\anna.lindqvist',
+          });
+          Object.assign(envelope.payload.event!, { objectId: 'obj=1, "x" \\y\\', duration: 4210.5 });
+        });
+        const trailingBackslash = eventNow('navigation.sheet.loaded', (envelope) => {
+          envelope.payload.context!.appName = 'Finance\\2026\\';
+        });
+        expect(await post(baseUrl, tricky)).to.equal(202);
+        expect(await post(baseUrl, trailingBackslash)).to.equal(202);
+
+        const point = await storedPoint(versionCase.database, tricky.eventId);
+        const idTags = versionCase.version === 3;
+        expect(point).to.deep.include({
+          time: auditPointTimestampNs(Date.parse(tricky.timestamp), tricky.eventId),
+          eventType: 'object.view.duration',
+          auditEventSchemaVersion: '1',
+          appId: '6f0c3a9e-2b1d-4c8f-9e7a-1d2b3c4d5e6f',
+          appName: 'Sales, "Q4" = 50% \\Nordics 東京 🎉 a ＼ b',
+          sheetName: 'Line one line two tabbed, "quoted" \\ end\\',
+          user: 'CORP\\anna.lindqvist',
+          userDirectory: 'CORP',
+          userId: 'anna.lindqvist',
+          objectId: 'obj=1, "x" \\y\\',
+          durationMs: 4210.5,
+          visible: false,
+          leftAt: '2026-10-14T08:15:42.512Z',
+          dataStateId: 1792915011904,
+          eventId: tricky.eventId,
+          correlationId: tricky.correlationId,
+          selectionTxnId: '8e41c0d2-5b7f-4a3e-8d19-2c6f4b9a1e77',
+        });
+        if (idTags) expect(point.eventIdField).to.equal(tricky.eventId);
+        const other = await storedPoint(versionCase.database, trailingBackslash.eventId);
+        expect(other.appName).to.equal('Finance\\2026＼');
+        if (versionCase.emulator) expect(versionCase.emulator.stats.noSyncRequests).to.equal(0);
+      });
+
+      it('keeps two events of one millisecond with identical tags, and skips nothing', async () => {
+        versionCase = await makeCase('same_ms');
+        const { baseUrl } = await startModule(versionCase.influxdbConfig());
+        const timestamp = new Date().toISOString();
+        const twins = [0, 1].map(() => eventNow('object.visibility.changed', (envelope) => (envelope.timestamp = timestamp)));
+        for (const envelope of twins) expect(await post(baseUrl, envelope)).to.equal(202);
+        for (const envelope of twins) await storedPoint(versionCase.database, envelope.eventId);
+        const eventIdField = versionCase.version === 3 ? 'eventIdField' : 'eventId';
+        const rows = await influxd.query(versionCase.database, `SELECT count("${eventIdField}") AS n FROM audit_event`);
+        expect(Number(rows[0].n)).to.equal(2);
+      });
+
+      it('dead-letters a poison point with the server message and stores the rest of its batch', async () => {
+        versionCase = await makeCase('poison');
+        const { baseUrl, journalDirectory, module } = await startModule(
+          versionCase.influxdbConfig({ writeFrequency: 60000, maxBatchSize: 1000 }),
+        );
+        await eventually(async () => {
+          const databases = await influxd.query(versionCase.database, 'SHOW DATABASES').catch(() => []);
+          return databases.some((row) => row.name === versionCase.database) ? true : undefined;
+        }, 30000, 'the database');
+        // `visible` already stored as a string: the one event carrying a boolean `visible` conflicts.
+        const seeded = await influxd.write(versionCase.database, `audit_event visible="yes",seed="seed" ${Date.now()}000000`);
+        expect(seeded.status).to.equal(204);
+        const healthy = Array.from({ length: 9 }, () => eventNow('navigation.sheet.loaded'));
+        const poison = eventNow('object.view.duration');
+        for (const envelope of [...healthy.slice(0, 5), poison, ...healthy.slice(5)]) {
+          expect(await post(baseUrl, envelope)).to.equal(202);
+        }
+        await module.stop(); // flushes the batch
+        running = running.filter((entry) => entry.module !== module);
+
+        for (const envelope of healthy) expect(await pointsOf(versionCase.database, envelope.eventId)).to.have.length(1);
+        expect(await pointsOf(versionCase.database, poison.eventId)).to.have.length(0);
+        const deadLetterFile = path.join(journalDirectory, 'dead-letter', `influxdb-${utcDate(Date.now())}.ndjson`);
+        const deadLetters = readFileSync(deadLetterFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+        expect(deadLetters).to.have.length(1);
+        expect(deadLetters[0]).to.include({ destination: 'influxdb', eventId: poison.eventId });
+        expect(deadLetters[0].reason).to.include('field type conflict');
+        expect(deadLetters[0].payload).to.include(poison.eventId);
+      });
+    });
+  }
+
+  describe('startup hooks', () => {
+    it('v1: creates the database and the retention policy as the default', async () => {
+      const { database, influxdbConfig } = v1Case('audit_v1_setup');
+      await startModule(influxdbConfig());
+      const policies = await eventually(async () => {
+        const rows = await influxd.query(database, 'SHOW RETENTION POLICIES').catch(() => []);
+        return rows.some((row) => row.name === 'audit') ? rows : undefined;
+      });
+      expect(policies.find((row) => row.name === 'audit')).to.deep.include({ duration: '8736h0m0s', default: true });
+    });
+
+    it('v2: finds the org and creates the bucket with its description and retention rules', async () => {
+      const versionCase = await v2Case('audit_v2_setup');
+      const emulator = versionCase.emulator!;
+      try {
+        await startModule(versionCase.influxdbConfig());
+        const bucket = await eventually(async () => {
+          const response = await fetch(
+            `${emulator.url}/api/v2/buckets?orgID=${emulator.orgId('butler')}&name=audit_v2_setup`,
+            { headers: { authorization: `Token ${TOKEN}` } },
+          );
+          return response.status === 200 ? ((await response.json()) as { buckets: Array<Record<string, unknown>> }).buckets[0] : undefined;
+        });
+        expect(bucket).to.deep.include({ name: 'audit_v2_setup', description: 'Butler SOS audit events' });
+        expect(bucket.retentionRules).to.have.length(1);
+        expect((bucket.retentionRules as object[])[0]).to.deep.include({ type: 'expire', everySeconds: 2592000 });
+        const policies = await influxd.query('audit_v2_setup', 'SHOW RETENTION POLICIES');
+        expect(policies.some((row) => row.duration === '720h0m0s')).to.equal(true);
+      } finally {
+        await emulator.stop();
+      }
+    });
+
+    it('v2: a missing org is reported with the fix, and the module keeps running', async () => {
+      const versionCase = await v2Case('audit_v2_no_org');
+      try {
+        const { baseUrl, logs } = await startModule(
+          versionCase.influxdbConfig({ v2Config: { org: 'nobody', bucket: 'x', description: 'd', token: TOKEN } }),
+        );
+        await eventually(async () => (logs.some((line) => line.includes("InfluxDB org 'nobody' does not exist")) ? true : undefined));
+        expect(await post(baseUrl, eventNow('navigation.sheet.loaded'))).to.equal(202);
+      } finally {
+        await versionCase.emulator!.stop();
+      }
+    });
+
+    it('v3: a missing database is never created and is reported with the fix', async () => {
+      const versionCase = await v3Case('audit_v3_present');
+      try {
+        const { logs } = await startModule(
+          versionCase.influxdbConfig({
+            v3Config: { database: 'audit_v3_absent', description: 'd', token: TOKEN, writeTimeout: 5000 },
+          }),
+        );
+        const line = await eventually(async () => logs.find((entry) => entry.includes("database 'audit_v3_absent' does not exist")));
+        expect(line).to.include('influxdb3 create database audit_v3_absent');
+      } finally {
+        await versionCase.emulator!.stop();
+      }
+    });
+  });
+
+  describe('failures', () => {
+    it('v1: the server down for a while, then back: nothing lost', async () => {
+      const { database, influxdbConfig } = v1Case('audit_v1_outage');
+      const { baseUrl } = await startModule(influxdbConfig({ writeFrequency: 100 }));
+      const before = eventNow('navigation.sheet.loaded');
+      expect(await post(baseUrl, before)).to.equal(202);
+      await storedPoint(database, before.eventId);
+      await influxd.halt();
+      try {
+        const during = Array.from({ length: 20 }, () => eventNow('object.view.duration'));
+        for (const envelope of during) expect(await post(baseUrl, envelope)).to.equal(202);
+        await new Promise((resolve) => setTimeout(resolve, 2500)); // several failed attempts
+      } finally {
+        await influxd.restart();
+      }
+      const rows = await eventually(async () => {
+        const counted = await influxd.query(database, 'SELECT count("eventId") AS n FROM audit_event').catch(() => []);
+        return Number(counted[0]?.n) === 21 ? counted : undefined;
+      }, 60000, 'all 21 events');
+      expect(Number(rows[0].n)).to.equal(21);
+    });
+
+    it('v2: waits at least as long as a 503 Retry-After asks', async () => {
+      const versionCase = await v2Case('audit_v2_retry_after');
+      const emulator = versionCase.emulator!;
+      try {
+        const { baseUrl } = await startModule(versionCase.influxdbConfig({ writeFrequency: 0 }));
+        await eventually(async () => (emulator.requests.some((request) => request.path === '/api/v2/buckets' && request.method === 'POST') ? true : undefined));
+        emulator.failNextWrites(1, { status: 503, retryAfterSeconds: 3 });
+        const event = eventNow('navigation.sheet.loaded');
+        expect(await post(baseUrl, event)).to.equal(202);
+        await storedPoint(versionCase.database, event.eventId);
+        const writes = emulator.requests.filter((request) => request.path === '/api/v2/write');
+        expect(writes[0].status).to.equal(503);
+        expect(writes[1].status).to.equal(204);
+        expect(writes[1].receivedAt - writes[0].receivedAt).to.be.at.least(3000);
+      } finally {
+        await emulator.stop();
+      }
+    });
+
+    it('v2: an authentication failure keeps the points until the token is fixed, without dead-lettering', async () => {
+      const versionCase = await v2Case('audit_v2_auth');
+      const emulator = versionCase.emulator!;
+      emulator.setToken('the-real-token');
+      try {
+        const { baseUrl, logs, journalDirectory } = await startModule(versionCase.influxdbConfig({ writeFrequency: 100 }));
+        const events = Array.from({ length: 5 }, () => eventNow('navigation.sheet.loaded'));
+        for (const envelope of events) expect(await post(baseUrl, envelope)).to.equal(202);
+        await eventually(async () => (logs.some((line) => line.includes('refused the credentials')) ? true : undefined));
+        emulator.setToken(TOKEN); // the operator fixes the server side
+        for (const envelope of events) await storedPoint(versionCase.database, envelope.eventId);
+        expect(existsSync(path.join(journalDirectory, 'dead-letter'))).to.equal(false);
+      } finally {
+        await emulator.stop();
+      }
+    });
+  });
+});
