@@ -8,10 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { createEventFactory } from './realistic-events.js';
+import { benchInfluxV1 } from './influxdb-v1.js';
 import { benchParquetEncoding } from './parquet-encoding.js';
 
 const CONNECTIONS = 50;
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const INFLUX_EVENTS = Number(process.env.BENCH_INFLUX_EVENTS ?? 30000);
 
 interface HttpFigures {
   label: string;
@@ -21,7 +23,7 @@ interface HttpFigures {
   non2xx: number;
 }
 
-async function startServer(args: string[]): Promise<{ port: number; stop(): Promise<void> }> {
+export async function startServer(args: string[]): Promise<{ port: number; stop(): Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join('bench', 'serve.ts'), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -82,13 +84,16 @@ async function main(): Promise<void> {
   console.log(`# bench on ${os.cpus().length} cores, node ${process.version}, ${DURATION_SECONDS} s per HTTP case, ${CONNECTIONS} connections`);
   const exportDirectory = mkdtempSync(path.join(os.tmpdir(), 'bench-parquet-'));
   const ceiling = await loadHttp('ceiling: bare fastify + validation', ['ceiling']);
-  const module = await loadHttp('module, journal off, Parquet', ['module', exportDirectory]);
+  const module = await loadHttp('module, journal off, Parquet', ['module', `parquet:${exportDirectory}`]);
   console.log('\n## HTTP ingest');
   console.log(formatHttp(ceiling, ceiling));
   console.log(formatHttp(module, ceiling, 0.8));
 
   console.log('\n## Parquet encoding (10,000 realistic rows per file)');
   for (const line of await benchParquetEncoding(10000, 5)) console.log(line);
+
+  console.log(`\n## InfluxDB v1 end to end (${INFLUX_EVENTS} events, batches of 1000)`);
+  for (const line of await benchInfluxV1(INFLUX_EVENTS, startServer)) console.log(line);
 }
 
 await main();

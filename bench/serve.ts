@@ -1,7 +1,8 @@
 /**
  * One server for the HTTP benchmark, in its own process so that the load generator does not
  * share its event loop: `module` (the audit module, journal off, Parquet destination) or
- * `ceiling` (a bare fastify route that only parses and validates the same JSON).
+ * `ceiling` (a bare fastify route that only parses and validates the same JSON). The module's
+ * destination is `parquet:<dir>` or `influxdb-v1:<port>:<database>`.
  * Prints `listening <port>` once ready.
  */
 import Fastify from 'fastify';
@@ -26,13 +27,32 @@ async function serveCeiling(): Promise<number> {
   return typeof address === 'object' && address ? address.port : 0;
 }
 
-async function serveModule(exportDirectory: string): Promise<number> {
+/** `parquet:<exportDirectory>` or `influxdb-v1:<port>:<database>`. */
+function destinationFrom(spec: string): Record<string, unknown> {
+  const [type, first, second] = spec.split(':');
+  if (type === 'influxdb-v1') {
+    return {
+      type: 'influxdb',
+      influxdb: {
+        host: '127.0.0.1',
+        port: Number(first),
+        version: 1,
+        maxBatchSize: 1000,
+        writeFrequency: 1000,
+        v1Config: { dbName: second },
+      },
+    };
+  }
+  return { type: 'parquet', parquet: { exportDirectory: first } };
+}
+
+async function serveModule(destinationSpec: string): Promise<number> {
   const validation = validateAuditEventsConfig({
     port: 0,
     rateLimit: { enable: false },
-    queue: { maxSize: 100000 },
+    queue: { maxSize: 200000 },
     journal: { enable: false },
-    destination: { type: 'parquet', parquet: { exportDirectory } },
+    destination: destinationFrom(destinationSpec),
   });
   if (!validation.ok) throw new Error(validation.problems.join('\n'));
   const module = createAuditModule(validation.config, { logger: createSilentLogger(), version: 'bench' });
@@ -41,6 +61,6 @@ async function serveModule(exportDirectory: string): Promise<number> {
   return address?.port ?? 0;
 }
 
-const [mode, exportDirectory] = process.argv.slice(2);
-const port = mode === 'ceiling' ? await serveCeiling() : await serveModule(exportDirectory);
+const [mode, destinationSpec] = process.argv.slice(2);
+const port = mode === 'ceiling' ? await serveCeiling() : await serveModule(destinationSpec);
 process.stdout.write(`listening ${port}\n`);

@@ -7,6 +7,7 @@ import { buildAuditEventsApi } from './audit-events-api.js';
 import { AuditEventProcessor } from './audit-events/processor.js';
 import { createAuditDestinationsFromConfig } from './audit-destinations/index.js';
 import type { AuditDestination } from './audit-destinations/destination.js';
+import { BufferCloseTimeoutError } from './audit-destinations/hybrid-buffer.js';
 import { DestinationRunner } from './audit-destinations/runner.js';
 import { MemoryEventLog } from './audit-journal/memory-log.js';
 import type { AuditEventsConfig } from './config/schema.js';
@@ -124,16 +125,10 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
 }
 
 async function closeBefore(destination: AuditDestination, deadline: number, logger: Logger): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()));
-  });
   try {
-    const outcome = await Promise.race([destination.close().then(() => 'closed' as const), timeout]);
-    if (outcome === 'timeout') logger.error(`destination ${destination.id} did not finish writing before the shutdown deadline`);
+    await destination.close({ timeoutMs: Math.max(0, deadline - Date.now()) });
   } catch (error) {
-    logger.error({ err: errorMessage(error) }, `destination ${destination.id} failed to close`);
-  } finally {
-    clearTimeout(timer);
+    const reason = error instanceof BufferCloseTimeoutError ? 'did not finish writing before the shutdown deadline' : 'failed to close';
+    logger.error({ err: errorMessage(error) }, `destination ${destination.id} ${reason}`);
   }
 }

@@ -30,8 +30,11 @@ export interface AuditDestination {
   writeAuditEvent(record: AuditRecord, delivery?: Delivery): void;
   /** Writes what is buffered now; resolves when that batch is written (or given up to a retry). */
   flush(): Promise<void>;
-  /** Flushes, stops timers, releases clients. */
-  close(): Promise<void>;
+  /**
+   * Flushes, stops timers, releases clients. With a timeout it gives up after that long and
+   * rejects; what is unwritten stays unacked in the log.
+   */
+  close(options?: { timeoutMs?: number }): Promise<void>;
   status(): DestinationStatus;
 }
 

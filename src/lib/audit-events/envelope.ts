@@ -257,6 +257,9 @@ export function findExtensionVersion(
   return undefined;
 }
 
+/** Parsed once: semver.satisfies() would parse the range again on every request. */
+const SUPPORTED_RANGE = new semver.Range(SUPPORTED_AUDIT_QS_VERSIONS);
+
 /** Why an extension version is refused, or undefined when it is supported. */
 export function extensionVersionProblem(
   version: string,
@@ -266,7 +269,7 @@ export function extensionVersionProblem(
   if (semver.valid(version) === null) {
     return `${refused}: not a semantic version; supported: ${SUPPORTED_AUDIT_QS_VERSIONS}`;
   }
-  if (!semver.satisfies(version, SUPPORTED_AUDIT_QS_VERSIONS)) {
+  if (!SUPPORTED_RANGE.test(version)) {
     return `${refused}: supported: ${SUPPORTED_AUDIT_QS_VERSIONS}`;
   }
   return undefined;
