@@ -9,6 +9,10 @@ import { createAuditDestinationsFromConfig } from './audit-destinations/index.js
 import type { AuditDestination } from './audit-destinations/destination.js';
 import { BufferCloseTimeoutError } from './audit-destinations/hybrid-buffer.js';
 import { DestinationRunner } from './audit-destinations/runner.js';
+import path from 'node:path';
+import type { AuditEnvelope } from './audit-events/types.js';
+import type { EventLog } from './audit-journal/event-log.js';
+import { openJournal } from './audit-journal/journal.js';
 import { MemoryEventLog } from './audit-journal/memory-log.js';
 import type { AuditEventsConfig } from './config/schema.js';
 import { ServiceUnavailableError, errorMessage } from './errors.js';
@@ -34,18 +38,43 @@ const SHUTDOWN_RETRY_AFTER_SECONDS = 10;
 
 function logStartWarnings(config: AuditEventsConfig, logger: Logger): void {
   if (config.apiToken === '') {
-    logger.warn('auditEvents.apiToken is empty: anyone who can reach the audit API can post events; set a token');
+    logger.warn(
+      'auditEvents.apiToken is empty: anyone who can reach the audit API can post events; set a token',
+    );
   }
   if (config.cors.allowedOrigins.includes('*')) {
-    logger.warn("auditEvents.cors.allowedOrigins contains '*': any web page may call the audit API from a browser");
+    logger.warn(
+      "auditEvents.cors.allowedOrigins contains '*': any web page may call the audit API from a browser",
+    );
   }
   if (config.destination.screenshots.enable) {
-    logger.warn('auditEvents.destination.screenshots.enable is true, but screenshot download is not in this build yet');
+    logger.warn(
+      'auditEvents.destination.screenshots.enable is true, but screenshot download is not in this build yet',
+    );
   }
-  logger.info(
-    `events are held in memory only (up to queue.maxSize=${config.queue.maxSize}) until written: ` +
-      'the durable journal is not in this build yet, so a crash loses events accepted but not yet written',
-  );
+  if (!config.journal.enable) {
+    logger.warn(
+      `journal.enable is false: accepted events are held in memory only (up to queue.maxSize=${config.queue.maxSize}) ` +
+        'until every destination has written them; a crash or kill -9 loses those events',
+    );
+  }
+}
+
+/** The durable journal, or the in-memory log when the journal is off. */
+async function openEventLog(
+  config: AuditEventsConfig,
+  destinations: AuditDestination[],
+  logger: Logger,
+  baseDir: string,
+): Promise<EventLog> {
+  if (!config.journal.enable) return new MemoryEventLog(config.queue.maxSize);
+  return openJournal({
+    directory: path.resolve(baseDir, config.journal.directory),
+    maxBytes: config.journal.maxBytes,
+    fsync: config.journal.fsync,
+    destinationIds: destinations.map((destination) => destination.id),
+    logger: logger.child({ component: 'journal' }),
+  });
 }
 
 /** How many records a runner lets its destination hold before it waits. */
@@ -57,20 +86,25 @@ function bufferBoundFor(destination: AuditDestination, config: AuditEventsConfig
 
 export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDeps): AuditModule {
   const { logger } = deps;
-  const log = new MemoryEventLog(config.queue.maxSize);
+  const baseDir = deps.baseDir ?? process.cwd();
+  let log: EventLog | null = null;
   let accepting = false;
   let destinations: AuditDestination[] = [];
   let runners: DestinationRunner[] = [];
   let api: Awaited<ReturnType<typeof buildAuditEventsApi>> | null = null;
 
-  async function accept(envelope: Parameters<MemoryEventLog['append']>[0]): Promise<void> {
-    if (!accepting) throw new ServiceUnavailableError('shutting down', SHUTDOWN_RETRY_AFTER_SECONDS);
+  async function accept(envelope: AuditEnvelope): Promise<void> {
+    if (!accepting || !log) throw new ServiceUnavailableError('shutting down', SHUTDOWN_RETRY_AFTER_SECONDS);
     await log.append(envelope);
   }
 
   function health() {
     const statuses = destinations.map((destination) => destination.status());
-    return { healthy: statuses.every((status) => status.healthy), destinations: statuses, log: { ...log.backlog() } };
+    return {
+      healthy: statuses.every((status) => status.healthy),
+      destinations: statuses,
+      log: { ...log?.backlog() },
+    };
   }
 
   async function start() {
@@ -81,9 +115,11 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
     logStartWarnings(config, logger);
     destinations = await createAuditDestinationsFromConfig(config.destination, {
       logger,
-      baseDir: deps.baseDir ?? process.cwd(),
+      baseDir,
       journalDirectory: config.journal.directory,
     });
+    const eventLog = await openEventLog(config, destinations, logger, baseDir);
+    log = eventLog;
     const processor = new AuditEventProcessor({
       maxConcurrent: config.queue.maxConcurrent,
       readers: destinations.length,
@@ -91,10 +127,16 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
     });
     runners = destinations.map(
       (destination) =>
-        new DestinationRunner(log.openCursor(destination.id), destination, processor, {
-          maxBuffered: bufferBoundFor(destination, config),
-          logger,
-        }),
+        // A destination that already holds events (Parquet files after a crash) starts after them.
+        new DestinationRunner(
+          eventLog.openCursor(destination.id, { atLeast: destination.durableThrough }),
+          destination,
+          processor,
+          {
+            maxBuffered: bufferBoundFor(destination, config),
+            logger,
+          },
+        ),
     );
     api = await buildAuditEventsApi({ config, logger, accept, health, version: deps.version });
     await api.listen({ host: config.host, port: config.port });
@@ -109,16 +151,28 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
     return { host: config.host, port };
   }
 
+  /**
+   * Hands what the log holds to the destinations and lets them write it, within
+   * shutdownTimeoutMs; then closes the log, which saves the checkpoints. What is not written
+   * by then stays in the journal for the next start.
+   */
   async function stop() {
     accepting = false;
+    if (!log) return;
     const deadline = Date.now() + config.shutdownTimeoutMs;
     const lastSeq = log.lastSeq;
     await Promise.all(runners.map((runner) => runner.drainedTo(lastSeq, deadline)));
+    await Promise.all(destinations.map((destination) => closeBefore(destination, deadline, logger)));
     await log.close();
     await Promise.all(runners.map((runner) => runner.stop()));
-    await Promise.all(destinations.map((destination) => closeBefore(destination, deadline, logger)));
     await api?.close();
-    logger.info(`audit module stopped; ${log.backlog().entries} event(s) were not written`);
+    const left = log.backlog().entries;
+    logger.info(
+      left === 0
+        ? 'audit module stopped; every accepted event is written'
+        : `audit module stopped; ${left} accepted event(s) not yet written by every destination` +
+            (config.journal.enable ? ' stay in the journal for the next start' : ' are lost (journal off)'),
+    );
   }
 
   return { start, stop };
@@ -128,7 +182,10 @@ async function closeBefore(destination: AuditDestination, deadline: number, logg
   try {
     await destination.close({ timeoutMs: Math.max(0, deadline - Date.now()) });
   } catch (error) {
-    const reason = error instanceof BufferCloseTimeoutError ? 'did not finish writing before the shutdown deadline' : 'failed to close';
+    const reason =
+      error instanceof BufferCloseTimeoutError
+        ? 'did not finish writing before the shutdown deadline'
+        : 'failed to close';
     logger.error({ err: errorMessage(error) }, `destination ${destination.id} ${reason}`);
   }
 }

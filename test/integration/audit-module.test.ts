@@ -15,7 +15,12 @@ import { tempDir } from '../support/module-process.js';
 import { readParquetRows } from '../support/parquet-reader.js';
 
 function configWith(raw: Record<string, unknown>): AuditEventsConfig {
-  const result = validateAuditEventsConfig({ port: 0, rateLimit: { enable: false }, ...raw });
+  const result = validateAuditEventsConfig({
+    port: 0,
+    rateLimit: { enable: false },
+    journal: { directory: tempDir('module-journal') },
+    ...raw,
+  });
   if (!result.ok) throw new Error(result.problems.join('\n'));
   return result.config;
 }
@@ -64,7 +69,12 @@ describe('the audit module in-process', function () {
   it('answers 503 with Retry-After once the in-memory log is full, and health says why', async () => {
     const exportDirectory = tempDir('module-full');
     const baseUrl = await start(
-      configWith({ queue: { maxSize: 5 }, shutdownTimeoutMs: 500, destination: { parquet: { exportDirectory, writeFrequency: 0 } } }),
+      configWith({
+        journal: { enable: false },
+        queue: { maxSize: 5 },
+        shutdownTimeoutMs: 500,
+        destination: { parquet: { exportDirectory, writeFrequency: 0 } },
+      }),
     );
     breakDirectory(exportDirectory);
     const statuses: number[] = [];
@@ -99,7 +109,9 @@ describe('the audit module in-process', function () {
 
   it('accepts events without storing them when destination.enable is false', async () => {
     const exportDirectory = tempDir('module-no-destination');
-    const baseUrl = await start(configWith({ queue: { maxSize: 2 }, destination: { enable: false, parquet: { exportDirectory } } }));
+    const baseUrl = await start(
+      configWith({ journal: { enable: false }, queue: { maxSize: 2 }, destination: { enable: false, parquet: { exportDirectory } } }),
+    );
     for (let i = 0; i < 5; i += 1) expect((await post(baseUrl, freshEnvelope('navigation.sheet.loaded'))).status).to.equal(202);
     const health = await fetch(`${baseUrl}/api/v1/health`);
     expect(health.status).to.equal(200);

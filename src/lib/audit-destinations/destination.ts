@@ -26,6 +26,11 @@ export interface DestinationStatus {
 
 export interface AuditDestination {
   readonly id: string;
+  /**
+   * The highest log sequence number this destination found already written at start (the
+   * Parquet files say so); the log starts its cursor after it, so no row is written twice.
+   */
+  readonly durableThrough?: number;
   /** Buffers one event; never throws for one bad event. */
   writeAuditEvent(record: AuditRecord, delivery?: Delivery): void;
   /** Writes what is buffered now; resolves when that batch is written (or given up to a retry). */

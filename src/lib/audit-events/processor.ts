@@ -10,6 +10,13 @@ import { computeHandlerExtras, createAuditEventHandlers, type AuditEventHandler 
 import { toAuditRecord } from './record.js';
 import type { AuditEnvelope, AuditRecord, HandlerExtras } from './types.js';
 
+/**
+ * Extras kept for destinations that have not read an event yet. A destination far behind
+ * (its server down) would otherwise make this grow without bound; past it, its extras are
+ * computed again when it gets there (handlers are idempotent).
+ */
+const MAX_SHARED_EXTRAS = 10_000;
+
 interface SharedExtras {
   extras: Promise<HandlerExtras>;
   /** Destinations that have not yet taken this event's extras. */
@@ -44,6 +51,7 @@ export class AuditEventProcessor {
     if (!shared) {
       shared = { extras: this.processAuditEventEnvelope(entry.envelope), readersLeft: this.options.readers };
       this.shared.set(entry.seq, shared);
+      if (this.shared.size > MAX_SHARED_EXTRAS) this.shared.delete(this.shared.keys().next().value as number);
     }
     shared.readersLeft -= 1;
     if (shared.readersLeft <= 0) this.shared.delete(entry.seq);

@@ -28,12 +28,15 @@ export interface LogBacklog {
   capacity: number;
   lastSeq: number;
   checkpoints: Record<string, number>;
+  /** Bytes on disk (the journal; capacity is then in bytes too). */
+  bytes?: number;
 }
 
 export interface EventLog {
   /** Appends an accepted envelope; resolves with its seq once it is held (durably, for the journal). */
   append(envelope: AuditEnvelope): Promise<number>;
-  openCursor(destinationId: string): Cursor;
+  /** One cursor per destination; it starts after max(stored checkpoint, atLeast). */
+  openCursor(destinationId: string, options?: { atLeast?: number }): Cursor;
   readonly lastSeq: number;
   backlog(): LogBacklog;
   /** Wakes every waiting cursor with []; later appends are refused. */

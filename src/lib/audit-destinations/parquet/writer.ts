@@ -19,11 +19,11 @@ import type { Logger } from '../../logger.js';
 import { PartialWriteError, type BatchItem, type BatchSink } from '../destination.js';
 import { HybridBuffer, bufferedAuditDestination, type BufferedAuditDestination } from '../hybrid-buffer.js';
 import { PARQUET_LAYOUT_VERSION, staticTagsJson, toParquetColumnData } from './schema.js';
+import { formatSeqRange, highestWrittenSeq, SEQ_RANGE_KEY } from './written-seqs.js';
 
 export const PARQUET_DESTINATION_ID = 'parquet';
 export const PARQUET_CREATED_BY = 'butler-sos-audit-events';
 export const LAYOUT_VERSION_KEY = 'butler-sos.audit.layoutVersion';
-export const SEQ_RANGE_KEY = 'butler-sos.audit.seqRange';
 
 const PART_FILE = /^(\d{8})_part(\d+)\.parquet$/;
 /** `.<date>_part<n>.parquet.<pid>.<random>.tmp`: the pid tells whose temp file it is. */
@@ -86,15 +86,21 @@ function seqRange(items: BatchItem<AuditRecord>[]): string | null {
   return min === Infinity ? null : `${min}-${max}`;
 }
 
-/** Rows grouped by their `date` column, dates in order of first appearance, rows in batch order. */
-function groupByDate(batch: BatchItem<AuditRecord>[]): Map<string, BatchItem<AuditRecord>[]> {
-  const groups = new Map<string, BatchItem<AuditRecord>[]>();
+/**
+ * The batch cut into runs of consecutive rows with the same `date`, in batch order. Rows come
+ * in log order, so each file then holds a contiguous range of log sequence numbers, and the
+ * highest range found in the directory after a crash says exactly which rows are written.
+ * (Grouping all rows of a date together would put seqs 1, 3, 5 in one file and 2, 4 in the
+ * next when late events straddle midnight; a crash between the two would then skip 2 and 4.)
+ */
+function runsByDate(batch: BatchItem<AuditRecord>[]): Array<{ date: string; items: BatchItem<AuditRecord>[] }> {
+  const runs: Array<{ date: string; items: BatchItem<AuditRecord>[] }> = [];
   for (const item of batch) {
-    const group = groups.get(item.value.date);
-    if (group) group.push(item);
-    else groups.set(item.value.date, [item]);
+    const last = runs.at(-1);
+    if (last?.date === item.value.date) last.items.push(item);
+    else runs.push({ date: item.value.date, items: [item] });
   }
-  return groups;
+  return runs;
 }
 
 /** Writes the bytes to a new file and fsyncs it, so that a published name never shows a partial file. */
@@ -158,18 +164,15 @@ export class ParquetPartFileSink implements BatchSink<AuditRecord> {
    * already published: PartialWriteError hands back only the rest, so no row is written twice.
    */
   async write(batch: BatchItem<AuditRecord>[]): Promise<void> {
-    const publishedDates = new Set<string>();
-    for (const [date, items] of groupByDate(batch)) {
+    let published = 0;
+    for (const { date, items } of runsByDate(batch)) {
       try {
         await this.writeDateFile(date, items);
       } catch (error) {
-        if (publishedDates.size === 0) throw error;
-        throw new PartialWriteError(
-          batch.filter((item) => !publishedDates.has(item.value.date)),
-          error,
-        );
+        if (published === 0) throw error;
+        throw new PartialWriteError(batch.slice(published), error);
       }
-      publishedDates.add(date);
+      published += items.length;
     }
   }
 
@@ -272,7 +275,7 @@ export class ParquetPartFileSink implements BatchSink<AuditRecord> {
 export async function createParquetDestination(
   config: ParquetConfig,
   deps: ParquetDestinationDeps,
-): Promise<BufferedAuditDestination> {
+): Promise<BufferedAuditDestination & { durableThrough: number }> {
   const directory = path.resolve(deps.baseDir ?? process.cwd(), config.exportDirectory);
   await mkdir(directory, { recursive: true });
   await removeStaleTempFiles(directory, deps.logger);
@@ -289,6 +292,7 @@ export async function createParquetDestination(
     sink,
     logger: deps.logger,
   });
-  deps.logger.info(`Parquet destination writes to ${directory}`);
-  return bufferedAuditDestination(buffer, PARQUET_DESTINATION_ID);
+  const durableThrough = await highestWrittenSeq(directory);
+  deps.logger.info(`Parquet destination writes to ${directory}; its files hold events up to #${durableThrough}`);
+  return { ...bufferedAuditDestination(buffer, PARQUET_DESTINATION_ID), durableThrough };
 }

@@ -1,0 +1,583 @@
+/**
+ * The durable journal against the real file system: the EventLog contract of the in-memory
+ * log, then what only a journal promises (SPEC 6): replay after a restart or a crash, torn and
+ * damaged tails cut and reported, group commit, maxBytes, segment deletion, catching up from
+ * disk, and a real process killed with SIGKILL in the middle of appending.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import sinon from 'sinon';
+import type { AuditEnvelope } from '../../src/lib/audit-events/types.js';
+import type { Cursor, LogEntry } from '../../src/lib/audit-journal/event-log.js';
+import { openJournal, type Journal, type JournalOptions } from '../../src/lib/audit-journal/journal.js';
+import {
+  HEADER_BYTES,
+  decodeRecordAt,
+  encodePayload,
+  encodeRecord,
+} from '../../src/lib/audit-journal/record-format.js';
+import { ServiceUnavailableError } from '../../src/lib/errors.js';
+import { createLogger, createSilentLogger } from '../../src/lib/logger.js';
+import { freshEnvelope } from '../support/fixtures.js';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const APPEND_LOOP = path.join(REPO_ROOT, 'test', 'support', 'journal-append-loop.ts');
+const MiB = 1024 * 1024;
+
+const envelope = () => freshEnvelope('navigation.sheet.loaded');
+/** Bytes one test envelope takes on disk (every fresh envelope has the same size). */
+const RECORD_BYTES = encodeRecord(1, encodePayload(envelope())).length;
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+let directories: string[] = [];
+let journals: Journal[] = [];
+
+afterEach(async () => {
+  await Promise.all(journals.map((journal) => journal.close()));
+  await Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true })));
+  journals = [];
+  directories = [];
+});
+
+async function tempDirectory(): Promise<string> {
+  const directory = await mkdtemp(path.join(os.tmpdir(), 'journal-test-'));
+  directories.push(directory);
+  return directory;
+}
+
+async function openIn(directory: string, options: Partial<JournalOptions> = {}): Promise<Journal> {
+  const journal = await openJournal({
+    directory,
+    maxBytes: 64 * MiB,
+    fsync: 'batch',
+    destinationIds: ['parquet', 'influxdb'],
+    logger: createSilentLogger(),
+    checkpointIntervalMs: 5,
+    ...options,
+  });
+  journals.push(journal);
+  return journal;
+}
+
+/** Appends `count` envelopes one after the other (one commit each), returning them in seq order. */
+async function appendInTurn(journal: Journal, count: number): Promise<AuditEnvelope[]> {
+  const sent: AuditEnvelope[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const item = envelope();
+    await journal.append(item);
+    sent.push(item);
+  }
+  return sent;
+}
+
+/** Reads until `count` entries arrived, `max` at a time. */
+async function readExactly(cursor: Cursor, count: number, max = count): Promise<LogEntry[]> {
+  const entries: LogEntry[] = [];
+  while (entries.length < count) {
+    const batch = await cursor.next(Math.min(max, count - entries.length));
+    if (batch.length === 0) throw new Error(`log closed after ${entries.length} of ${count} entries`);
+    entries.push(...batch);
+  }
+  return entries;
+}
+
+function seqsOf(entries: LogEntry[]): number[] {
+  return entries.map((entry) => entry.seq);
+}
+
+function range(first: number, last: number): number[] {
+  return Array.from({ length: last - first + 1 }, (_, index) => first + index);
+}
+
+function ackAll(cursor: Cursor, entries: LogEntry[]): void {
+  for (const entry of entries) cursor.ack(entry.seq);
+}
+
+async function segmentFiles(directory: string): Promise<string[]> {
+  return (await readdir(directory)).filter((name) => name.endsWith('.seg')).sort();
+}
+
+/** Byte offsets where each record of a segment file starts, plus the file's end. */
+function recordBoundaries(bytes: Buffer): number[] {
+  const boundaries = [0];
+  for (let offset = 0; offset < bytes.length;) {
+    const result = decodeRecordAt(bytes, offset);
+    if (result.kind !== 'record') throw new Error(`segment not clean at ${offset}`);
+    offset += result.record.size;
+    boundaries.push(offset);
+  }
+  return boundaries;
+}
+
+/** A real pino logger whose lines the test can read. */
+function recordingLogger() {
+  const lines: Array<{ level: number; msg: string; [key: string]: unknown }> = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  return { logger: createLogger('info', stream), lines };
+}
+
+/** Counts real fdatasync calls made through any FileHandle (the file system itself is untouched). */
+async function spyOnDatasync(directory: string): Promise<sinon.SinonSpy> {
+  const probe = await open(path.join(directory, 'probe'), 'w');
+  const prototype = Object.getPrototypeOf(probe) as { datasync(): Promise<void> };
+  await probe.close();
+  return sinon.spy(prototype, 'datasync');
+}
+
+/** A journal with `count` entries in one segment, closed: returns the directory and the segment's bytes. */
+async function closedJournalWith(
+  count: number,
+): Promise<{ directory: string; file: string; sent: AuditEnvelope[] }> {
+  const directory = await tempDirectory();
+  const journal = await openIn(directory);
+  const sent = await appendInTurn(journal, count);
+  await journal.close();
+  const [name] = await segmentFiles(directory);
+  return { directory, file: path.join(directory, name), sent };
+}
+
+// ---------------------------------------------------------------------------------------
+// The EventLog contract (the cases of memory-log.test.ts)
+// ---------------------------------------------------------------------------------------
+
+describe('Journal: the EventLog contract', () => {
+  it('gives every destination its own cursor over the same entries, in order', async () => {
+    const journal = await openIn(await tempDirectory());
+    const parquet = journal.openCursor('parquet');
+    const influx = journal.openCursor('influxdb');
+    const sent = await appendInTurn(journal, 3);
+    const fromParquet = await parquet.next(10);
+    expect(seqsOf(fromParquet)).to.deep.equal([1, 2, 3]);
+    expect(fromParquet.map((entry) => entry.envelope)).to.deep.equal(sent);
+    expect(seqsOf(await influx.next(2))).to.deep.equal([1, 2]);
+    expect(seqsOf(await influx.next(2))).to.deep.equal([3]);
+  });
+
+  it('waits for new entries and wakes the reader on append', async () => {
+    const journal = await openIn(await tempDirectory());
+    const cursor = journal.openCursor('parquet');
+    const pending = cursor.next(5);
+    await journal.append(envelope());
+    expect(seqsOf(await pending)).to.deep.equal([1]);
+  });
+
+  it('answers a full journal with ServiceUnavailableError and frees room only when every destination acked', async () => {
+    const directory = await tempDirectory();
+    // Room for 8 records: segments of 2 records (maxBytes / 4).
+    const journal = await openIn(directory, { maxBytes: 8 * RECORD_BYTES });
+    const parquet = journal.openCursor('parquet');
+    const influx = journal.openCursor('influxdb');
+    const accepted = await appendInTurn(journal, 8);
+
+    const refused = await journal.append(envelope()).catch((error: unknown) => error);
+    expect(refused).to.be.instanceOf(ServiceUnavailableError);
+    expect((refused as ServiceUnavailableError).retryAfterSeconds).to.be.greaterThan(0);
+    expect((refused as Error).message)
+      .to.include('journal is full')
+      .and.include(`${8 * RECORD_BYTES} bytes`);
+
+    // Nothing accepted is dropped while full.
+    const fromParquet = await readExactly(parquet, 8);
+    expect(fromParquet.map((entry) => entry.envelope)).to.deep.equal(accepted);
+    const fromInflux = await readExactly(influx, 8);
+    ackAll(parquet, fromParquet);
+    await journal.flushCheckpoints();
+    expect(await journal.append(envelope()).catch((error: unknown) => error)).to.be.instanceOf(
+      ServiceUnavailableError,
+    );
+
+    ackAll(influx, fromInflux.slice(0, 4));
+    await journal.flushCheckpoints();
+    expect(journal.backlog()).to.deep.include({ entries: 4, lastSeq: 8, capacity: 8 * RECORD_BYTES });
+    expect(await journal.append(envelope())).to.equal(9);
+  });
+
+  it('keeps the checkpoint at the highest contiguous ack', async () => {
+    const journal = await openIn(await tempDirectory(), { destinationIds: ['parquet'] });
+    const cursor = journal.openCursor('parquet');
+    await appendInTurn(journal, 4);
+    await cursor.next(4);
+    cursor.ack(2);
+    cursor.ack(4);
+    expect(cursor.checkpoint).to.equal(0);
+    cursor.ack(1);
+    expect(cursor.checkpoint).to.equal(2);
+    cursor.ack(3);
+    expect(cursor.checkpoint).to.equal(4);
+    expect(journal.backlog()).to.deep.include({
+      kind: 'journal',
+      entries: 0,
+      lastSeq: 4,
+      checkpoints: { parquet: 4 },
+    });
+  });
+
+  it('reads the right entries after many have been released and evicted from memory', async () => {
+    const journal = await openIn(await tempDirectory(), {
+      destinationIds: ['parquet'],
+      tailEntries: 1000,
+      segmentBytes: 200 * RECORD_BYTES,
+    });
+    const cursor = journal.openCursor('parquet');
+    for (let round = 0; round < 3; round += 1) {
+      await Promise.all(Array.from({ length: 1500 }, () => journal.append(envelope())));
+      const entries = await readExactly(cursor, 1500, 1500);
+      expect(seqsOf(entries)).to.deep.equal(range(round * 1500 + 1, (round + 1) * 1500));
+      ackAll(cursor, entries);
+    }
+    await journal.flushCheckpoints();
+    expect(journal.backlog().entries).to.equal(0);
+    expect(journal.stats().segments).to.equal(1);
+  });
+
+  it('wakes waiting readers with [] on close and refuses appends after it', async () => {
+    const journal = await openIn(await tempDirectory());
+    const pending = journal.openCursor('parquet').next(5);
+    await journal.close();
+    expect(await pending).to.deep.equal([]);
+    expect(await journal.append(envelope()).catch((error: unknown) => error)).to.be.instanceOf(
+      ServiceUnavailableError,
+    );
+  });
+
+  it('refuses a cursor for a destination it was not opened with, and a second one for the same destination', async () => {
+    const journal = await openIn(await tempDirectory());
+    expect(() => journal.openCursor('kafka')).to.throw(/no destination 'kafka'/);
+    journal.openCursor('parquet');
+    expect(() => journal.openCursor('parquet')).to.throw(/already open/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// Durability
+// ---------------------------------------------------------------------------------------
+
+describe('Journal: durability and recovery', () => {
+  it('replays exactly the unacked entries after a restart, with the same seqs, from checkpoints that survived', async () => {
+    const directory = await tempDirectory();
+    // Checkpoints are saved by close() alone here: the throttled save never comes first.
+    const first = await openIn(directory, { segmentBytes: 4 * RECORD_BYTES, checkpointIntervalMs: 60_000 });
+    const sent = await appendInTurn(first, 10);
+    const parquet = first.openCursor('parquet');
+    const influx = first.openCursor('influxdb');
+    ackAll(parquet, (await readExactly(parquet, 10)).slice(0, 6));
+    ackAll(influx, (await readExactly(influx, 10)).slice(0, 3));
+    await first.close();
+
+    const { logger, lines } = recordingLogger();
+    const second = await openIn(directory, { logger });
+    expect(second.backlog().checkpoints).to.deep.equal({ parquet: 6, influxdb: 3 });
+    const replayParquet = await readExactly(second.openCursor('parquet'), 4);
+    const replayInflux = await readExactly(second.openCursor('influxdb'), 7);
+    expect(seqsOf(replayParquet)).to.deep.equal(range(7, 10));
+    expect(replayParquet.map((entry) => entry.envelope)).to.deep.equal(sent.slice(6));
+    expect(seqsOf(replayInflux)).to.deep.equal(range(4, 10));
+    expect(replayInflux.map((entry) => entry.envelope)).to.deep.equal(sent.slice(3));
+    expect(await second.append(envelope())).to.equal(11);
+
+    expect(lines).to.have.length(1);
+    expect(lines[0].msg).to.match(
+      /3 segment\(s\), 10 entries \(#1\.\.#10\), \d+ bytes; checkpoints parquet=#6 influxdb=#3; no damaged tail/,
+    );
+  });
+
+  it('commits on close the appends still waiting for their group, without waiting out the window', async () => {
+    const directory = await tempDirectory();
+    const journal = await openIn(directory, { groupCommitWindowMs: 60_000, destinationIds: ['parquet'] });
+    const item = envelope();
+    const answer = journal.append(item);
+    await journal.close();
+    expect(await answer).to.equal(1);
+    const reopened = await openIn(directory, { destinationIds: ['parquet'] });
+    expect(await reopened.openCursor('parquet').next(10)).to.deep.equal([{ seq: 1, envelope: item }]);
+  });
+
+  it('replays after a crash (no close): from the last persisted checkpoint, at least once', async () => {
+    const directory = await tempDirectory();
+    const crashed = await openIn(directory, { destinationIds: ['parquet'], checkpointIntervalMs: 60_000 });
+    const cursor = crashed.openCursor('parquet');
+    const sent = await appendInTurn(crashed, 20);
+    ackAll(cursor, await readExactly(cursor, 5));
+    await crashed.flushCheckpoints(); // the throttled save happened for #5 ...
+    ackAll(cursor, await readExactly(cursor, 5)); // ... but not yet for #10 when the process died
+
+    const reopened = await openIn(directory, { destinationIds: ['parquet'] });
+    const replay = await readExactly(reopened.openCursor('parquet'), 15);
+    expect(seqsOf(replay)).to.deep.equal(range(6, 20));
+    expect(replay.map((entry) => entry.envelope)).to.deep.equal(sent.slice(5));
+  });
+
+  for (const [label, cutAt] of [
+    ['inside the last header', (b: number[]) => b[4] + 5],
+    ['inside the last payload', (b: number[]) => b[4] + HEADER_BYTES + 10],
+    ['one byte short of the end', (b: number[]) => b[5] - 1],
+    ['inside an earlier record', (b: number[]) => b[2] + 20],
+  ] as const) {
+    it(`cuts a torn last segment (${label}) and replays every record before it`, async () => {
+      const { directory, file, sent } = await closedJournalWith(5);
+      const boundaries = recordBoundaries(await readFile(file));
+      const offset = cutAt(boundaries);
+      const goodRecords = boundaries.filter((boundary) => boundary <= offset).length - 1;
+      const goodBytes = boundaries[goodRecords];
+      await writeFile(file, (await readFile(file)).subarray(0, offset));
+
+      const { logger, lines } = recordingLogger();
+      const journal = await openIn(directory, { logger, destinationIds: ['parquet'] });
+      expect(lines).to.have.length(1);
+      expect(lines[0].msg)
+        .to.include(`cut ${offset - goodBytes} byte(s)`)
+        .and.include(`at byte ${goodBytes}`);
+      expect((await stat(file)).size).to.equal(goodBytes);
+
+      const cursor = journal.openCursor('parquet');
+      const replay = await readExactly(cursor, goodRecords);
+      expect(seqsOf(replay)).to.deep.equal(range(1, goodRecords));
+      expect(replay.map((entry) => entry.envelope)).to.deep.equal(sent.slice(0, goodRecords));
+      expect(await journal.append(envelope())).to.equal(goodRecords + 1);
+      expect(seqsOf(await cursor.next(10))).to.deep.equal([goodRecords + 1]);
+    });
+  }
+
+  it('cuts the last segment at a flipped byte and says why', async () => {
+    const { directory, file, sent } = await closedJournalWith(5);
+    const bytes = await readFile(file);
+    const boundaries = recordBoundaries(bytes);
+    bytes[boundaries[2] + HEADER_BYTES + 30] ^= 0x04;
+    await writeFile(file, bytes);
+
+    const { logger, lines } = recordingLogger();
+    const journal = await openIn(directory, { logger, destinationIds: ['parquet'] });
+    expect(lines[0].msg)
+      .to.include(`cut ${bytes.length - boundaries[2]} byte(s)`)
+      .and.include('CRC mismatch');
+    const replay = await readExactly(journal.openCursor('parquet'), 2);
+    expect(replay.map((entry) => entry.envelope)).to.deep.equal(sent.slice(0, 2));
+    expect(journal.lastSeq).to.equal(2);
+  });
+
+  it('cuts the last segment where the sequence jumps', async () => {
+    const directory = await tempDirectory();
+    const records = [1, 2, 4].map((seq) => encodeRecord(seq, encodePayload(envelope())));
+    await writeFile(path.join(directory, '0000000000000001.seg'), Buffer.concat(records));
+    const { logger, lines } = recordingLogger();
+    const journal = await openIn(directory, { logger });
+    expect(lines[0].msg).to.include(`cut ${records[2].length} byte(s)`).and.include('expected #3, found #4');
+    expect(journal.lastSeq).to.equal(2);
+  });
+
+  it('skips the rest of an older segment at a damaged record, loudly, and goes on with the next', async () => {
+    const directory = await tempDirectory();
+    const first = await openIn(directory, { segmentBytes: 4 * RECORD_BYTES, destinationIds: ['parquet'] });
+    await appendInTurn(first, 10);
+    await first.close();
+    const [oldest] = await segmentFiles(directory);
+    const bytes = await readFile(path.join(directory, oldest));
+    bytes[recordBoundaries(bytes)[2] + HEADER_BYTES + 5] ^= 0xff; // record #3 of #1..#4
+    await writeFile(path.join(directory, oldest), bytes);
+
+    const { logger, lines } = recordingLogger();
+    const journal = await openIn(directory, { logger, destinationIds: ['parquet'] });
+    const replay = await readExactly(journal.openCursor('parquet'), 8);
+    expect(seqsOf(replay)).to.deep.equal([1, 2, ...range(5, 10)]);
+    const damage = lines.find((line) => line.level === 50);
+    expect(damage?.msg)
+      .to.include(oldest)
+      .and.include('damaged at byte')
+      .and.include('entries up to #4 are lost');
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// Group commit and fsync modes
+// ---------------------------------------------------------------------------------------
+
+describe('Journal: group commit', () => {
+  let datasync: sinon.SinonSpy;
+  afterEach(() => datasync?.restore());
+
+  it("shares one write and one fdatasync among appends that arrive together (fsync 'batch')", async () => {
+    const directory = await tempDirectory();
+    const journal = await openIn(directory, { destinationIds: ['parquet'] });
+    datasync = await spyOnDatasync(directory);
+    const syncsWhenAnswered: number[] = [];
+    const seqs = await Promise.all(
+      Array.from({ length: 200 }, () =>
+        journal.append(envelope()).then((seq) => {
+          syncsWhenAnswered.push(datasync.callCount);
+          return seq;
+        }),
+      ),
+    );
+    expect(seqs).to.deep.equal(range(1, 200));
+    expect(datasync.callCount).to.be.greaterThan(0).and.lessThan(10);
+    expect(journal.stats()).to.deep.include({ syncs: datasync.callCount, commits: datasync.callCount });
+    expect(Math.min(...syncsWhenAnswered), 'no append answered before a sync').to.be.greaterThan(0);
+    expect(seqsOf(await readExactly(journal.openCursor('parquet'), 200))).to.deep.equal(range(1, 200));
+  });
+
+  it("syncs once per append with fsync 'always'", async () => {
+    const directory = await tempDirectory();
+    const journal = await openIn(directory, { fsync: 'always' });
+    datasync = await spyOnDatasync(directory);
+    await Promise.all(Array.from({ length: 20 }, () => journal.append(envelope())));
+    expect(datasync.callCount).to.equal(20);
+    expect(journal.stats()).to.deep.include({ syncs: 20, commits: 20 });
+  });
+
+  it("writes without syncing with fsync 'never', and the data still reads back after reopening", async () => {
+    const directory = await tempDirectory();
+    const journal = await openIn(directory, { fsync: 'never', destinationIds: ['parquet'] });
+    datasync = await spyOnDatasync(directory);
+    const sent = await appendInTurn(journal, 20);
+    expect(datasync.callCount).to.equal(0);
+    await journal.close();
+    const reopened = await openIn(directory, { destinationIds: ['parquet'] });
+    const replay = await readExactly(reopened.openCursor('parquet'), 20);
+    expect(replay.map((entry) => entry.envelope)).to.deep.equal(sent);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// Segments, cursors, numbering
+// ---------------------------------------------------------------------------------------
+
+describe('Journal: segments and cursors', () => {
+  it('deletes a segment only once every destination is past it, never the one being written', async () => {
+    const directory = await tempDirectory();
+    const journal = await openIn(directory, { segmentBytes: 3 * RECORD_BYTES });
+    await appendInTurn(journal, 30);
+    const parquet = journal.openCursor('parquet');
+    const influx = journal.openCursor('influxdb');
+    const all = await segmentFiles(directory);
+    expect(all).to.have.length(10);
+
+    ackAll(parquet, await readExactly(parquet, 30));
+    await journal.flushCheckpoints();
+    expect(await segmentFiles(directory)).to.deep.equal(all);
+
+    ackAll(influx, await readExactly(influx, 15));
+    await journal.flushCheckpoints();
+    const remaining = await segmentFiles(directory);
+    expect(remaining[0]).to.equal('0000000000000016.seg');
+    expect(remaining).to.deep.equal(all.slice(5));
+
+    ackAll(influx, await readExactly(influx, 15));
+    await journal.flushCheckpoints();
+    expect(await segmentFiles(directory)).to.deep.equal([all[9]]);
+    expect(journal.backlog()).to.deep.include({ entries: 0, bytes: 3 * RECORD_BYTES });
+  });
+
+  it('serves a cursor far behind from disk and one that keeps up from memory, each entry once, in order', async () => {
+    const directory = await tempDirectory();
+    const journal = await openIn(directory, {
+      tailEntries: 200,
+      readChunkBytes: 4096,
+      segmentBytes: 100 * RECORD_BYTES,
+    });
+    const fast = journal.openCursor('parquet');
+    const slow = journal.openCursor('influxdb');
+    const sent: AuditEnvelope[] = [];
+    const fromFast: LogEntry[] = [];
+    for (let round = 0; round < 10; round += 1) {
+      const batch = Array.from({ length: 100 }, () => envelope());
+      await Promise.all(batch.map((item) => journal.append(item)));
+      sent.push(...batch);
+      fromFast.push(...(await readExactly(fast, 100)));
+    }
+    const fromSlow = await readExactly(slow, 1000, 64);
+
+    expect(seqsOf(fromFast)).to.deep.equal(range(1, 1000));
+    expect(seqsOf(fromSlow)).to.deep.equal(range(1, 1000));
+    expect(fromSlow.map((entry) => entry.envelope)).to.deep.equal(sent);
+    // Memory hands out the very objects that were appended; disk hands out parsed copies.
+    expect(fromFast.every((entry, index) => entry.envelope === sent[index])).to.equal(true);
+    expect(fromSlow.slice(0, 800).some((entry, index) => entry.envelope === sent[index])).to.equal(false);
+    expect(fromSlow.slice(800).every((entry, index) => entry.envelope === sent[800 + index])).to.equal(true);
+  });
+
+  it('starts a cursor after max(checkpoint, atLeast), and numbers new entries after a destination that is ahead', async () => {
+    const directory = await tempDirectory();
+    const first = await openIn(directory);
+    await appendInTurn(first, 10);
+    await first.close();
+
+    const journal = await openIn(directory);
+    const parquet = journal.openCursor('parquet', { atLeast: 7 });
+    expect(parquet.checkpoint).to.equal(7);
+    expect(seqsOf(await parquet.next(10))).to.deep.equal([8, 9, 10]);
+    await journal.close();
+
+    const restarted = await openIn(directory);
+    const ahead = restarted.openCursor('parquet', { atLeast: 50 });
+    const influx = restarted.openCursor('influxdb');
+    expect(await restarted.append(envelope())).to.equal(51);
+    expect(seqsOf(await ahead.next(10))).to.deep.equal([51]);
+    const fromInflux = await readExactly(influx, 11);
+    expect(seqsOf(fromInflux)).to.deep.equal([...range(1, 10), 51]);
+    ackAll(influx, fromInflux);
+    expect(influx.checkpoint).to.equal(51);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// A real crash
+// ---------------------------------------------------------------------------------------
+
+describe('Journal: SIGKILL while appending', () => {
+  /** Runs the append loop until it printed at least `lines` answers, then kills it with SIGKILL. */
+  async function runAndKill(directory: string, lines: number): Promise<Map<number, string>> {
+    const child = spawn(process.execPath, ['--import', 'tsx', APPEND_LOOP, directory], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let errors = '';
+    child.stderr.on('data', (chunk) => (errors += chunk));
+    // 'close' comes after the process exited and its stdout was read to the end.
+    const closed = new Promise((resolve) => child.on('close', resolve));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk) => {
+        output += chunk;
+        if (output.split('\n').length > lines) setTimeout(resolve, Math.random() * 20);
+      });
+      child.on('exit', () => reject(new Error(`append loop exited early: ${errors}`)));
+    });
+    child.kill('SIGKILL');
+    await closed;
+    const answered = new Map<number, string>();
+    for (const line of output.split('\n').slice(0, -1)) {
+      const [seq, eventId] = line.split(' ');
+      answered.set(Number(seq), eventId);
+    }
+    return answered;
+  }
+
+  it('keeps every append that was answered, intact, and nothing else', async () => {
+    for (const lines of [200 + Math.floor(Math.random() * 300), 1500 + Math.floor(Math.random() * 1000)]) {
+      const directory = await tempDirectory();
+      const answered = await runAndKill(directory, lines);
+      const journal = await openIn(directory, { destinationIds: ['parquet'] });
+      const entries = await readExactly(journal.openCursor('parquet'), journal.lastSeq, 1000);
+
+      expect(seqsOf(entries)).to.deep.equal(range(1, journal.lastSeq));
+      expect(entries.every((entry) => typeof entry.envelope.eventId === 'string')).to.equal(true);
+      const stored = new Map(entries.map((entry) => [entry.seq, entry.envelope.eventId]));
+      for (const [seq, eventId] of answered) expect(stored.get(seq), `answered #${seq}`).to.equal(eventId);
+      expect(Math.max(...answered.keys())).to.be.at.most(journal.lastSeq);
+      await journal.close();
+    }
+  });
+});
