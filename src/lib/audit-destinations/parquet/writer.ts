@@ -83,7 +83,7 @@ function seqRange(items: BatchItem<AuditRecord>[]): string | null {
     max = Math.max(max, seq);
   }
   // A loop, not Math.min(...seqs): a batch may hold more items than a call has arguments.
-  return min === Infinity ? null : `${min}-${max}`;
+  return min === Infinity ? null : formatSeqRange(min, max);
 }
 
 /**
