@@ -84,10 +84,16 @@ async function main(): Promise<void> {
   console.log(`# bench on ${os.cpus().length} cores, node ${process.version}, ${DURATION_SECONDS} s per HTTP case, ${CONNECTIONS} connections`);
   const exportDirectory = mkdtempSync(path.join(os.tmpdir(), 'bench-parquet-'));
   const ceiling = await loadHttp('ceiling: bare fastify + validation', ['ceiling']);
-  const module = await loadHttp('module, journal off, Parquet', ['module', `parquet:${exportDirectory}`]);
+  const journalOff = await loadHttp('module, journal off, Parquet', ['module', `parquet:${exportDirectory}`]);
+  const journalOn = await loadHttp('module, journal on (fsync batch)', [
+    'module',
+    `parquet:${mkdtempSync(path.join(os.tmpdir(), 'bench-parquet-'))}`,
+    mkdtempSync(path.join(os.tmpdir(), 'bench-journal-')),
+  ]);
   console.log('\n## HTTP ingest');
   console.log(formatHttp(ceiling, ceiling));
-  console.log(formatHttp(module, ceiling, 0.8));
+  console.log(formatHttp(journalOff, ceiling, 0.8));
+  console.log(formatHttp(journalOn, ceiling, 0.5));
 
   console.log('\n## Parquet encoding (10,000 realistic rows per file)');
   for (const line of await benchParquetEncoding(10000, 5)) console.log(line);

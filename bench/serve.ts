@@ -2,7 +2,8 @@
  * One server for the HTTP benchmark, in its own process so that the load generator does not
  * share its event loop: `module` (the audit module, journal off, Parquet destination) or
  * `ceiling` (a bare fastify route that only parses and validates the same JSON). The module's
- * destination is `parquet:<dir>` or `influxdb-v1:<port>:<database>`.
+ * destination is `parquet:<dir>` or `influxdb-v1:<port>:<database>`; a third argument, a
+ * directory, turns the journal on.
  * Prints `listening <port>` once ready.
  */
 import Fastify from 'fastify';
@@ -46,12 +47,13 @@ function destinationFrom(spec: string): Record<string, unknown> {
   return { type: 'parquet', parquet: { exportDirectory: first } };
 }
 
-async function serveModule(destinationSpec: string): Promise<number> {
+/** With a journal directory, the durable journal (fsync batch); without, the in-memory log. */
+async function serveModule(destinationSpec: string, journalDirectory?: string): Promise<number> {
   const validation = validateAuditEventsConfig({
     port: 0,
     rateLimit: { enable: false },
     queue: { maxSize: 200000 },
-    journal: { enable: false },
+    journal: journalDirectory ? { enable: true, directory: journalDirectory, fsync: 'batch' } : { enable: false },
     destination: destinationFrom(destinationSpec),
   });
   if (!validation.ok) throw new Error(validation.problems.join('\n'));
@@ -61,6 +63,6 @@ async function serveModule(destinationSpec: string): Promise<number> {
   return address?.port ?? 0;
 }
 
-const [mode, destinationSpec] = process.argv.slice(2);
-const port = mode === 'ceiling' ? await serveCeiling() : await serveModule(destinationSpec);
+const [mode, destinationSpec, journalDirectory] = process.argv.slice(2);
+const port = mode === 'ceiling' ? await serveCeiling() : await serveModule(destinationSpec, journalDirectory);
 process.stdout.write(`listening ${port}\n`);
