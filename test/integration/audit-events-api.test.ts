@@ -2,7 +2,6 @@
  * The audit API over real TCP sockets: every row of SPEC 3.1's status table, the order of
  * checks, hostile bodies, rate limit, CORS, security headers and TLS.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +19,7 @@ import type { AuditEventsConfig } from '../../src/lib/config/schema.js';
 import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
 import { ServiceUnavailableError } from '../../src/lib/errors.js';
 import { createLogger, createSilentLogger, type Logger } from '../../src/lib/logger.js';
+import { createClientCertificateAuthority, createLocalhostCertificate } from '../support/tls.js';
 
 const TOKEN = 'test-token-5b1e9c';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -961,70 +961,12 @@ describe('audit events API (over TCP)', function () {
     const passphrase = 'correct horse battery staple';
     let dir: string;
     const file = (name: string) => join(dir, name);
-    const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
 
     before(() => {
       dir = mkdtempSync(join(tmpdir(), 'audit-api-tls-'));
-      const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
-      // Server: self-signed for 127.0.0.1, key encrypted with a passphrase.
-      openssl(
-        'req',
-        '-x509',
-        ...ec,
-        '-keyout',
-        'server.key',
-        '-out',
-        'server.crt',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-passout',
-        `pass:${passphrase}`,
-      );
-      // A client CA and one client certificate it signed.
-      openssl(
-        'req',
-        '-x509',
-        ...ec,
-        '-nodes',
-        '-keyout',
-        'ca.key',
-        '-out',
-        'ca.crt',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=audit-test-ca',
-      );
-      openssl(
-        'req',
-        ...ec,
-        '-nodes',
-        '-keyout',
-        'client.key',
-        '-out',
-        'client.csr',
-        '-subj',
-        '/CN=audit-qs-client',
-      );
-      openssl(
-        'x509',
-        '-req',
-        '-in',
-        'client.csr',
-        '-CA',
-        'ca.crt',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-out',
-        'client.crt',
-        '-days',
-        '1',
-      );
+      // Server: self-signed for 127.0.0.1, key encrypted with a passphrase; a client CA and one client certificate.
+      createLocalhostCertificate(dir, 'server', { passphrase });
+      createClientCertificateAuthority(dir);
     });
 
     after(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,7 +4,6 @@
  * What influxd stored is read back and compared value by value. A scripted HTTP(S) server
  * shows what each client puts on the wire and how each answer is classified.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -32,6 +31,7 @@ import { createSilentLogger } from '../../src/lib/logger.js';
 import { makeAuditRecord } from '../support/audit-records.js';
 import { startInfluxEmulator, type InfluxEmulator } from '../support/influx-emulator.js';
 import { quoteIdentifier, startInfluxd, type InfluxdServer, type Row } from '../support/influxd.js';
+import { createLocalhostCertificate } from '../support/tls.js';
 
 const TOKEN = 'audit-test-token';
 const FW = '\uFF3C';
@@ -813,31 +813,9 @@ describe('InfluxDB writers over https', function () {
 
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'influx-writers-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        'key.pem',
-        '-out',
-        'cert.pem',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { cwd: dir, stdio: 'pipe' },
-    );
-    const cert = readFileSync(path.join(dir, 'cert.pem'));
-    server = await startScriptedServer({ key: readFileSync(path.join(dir, 'key.pem')), cert });
+    const { certFile, keyFile } = createLocalhostCertificate(dir, 'server');
+    const cert = readFileSync(certFile);
+    server = await startScriptedServer({ key: readFileSync(keyFile), cert });
     // All three clients use the global https agent: trusting the test certificate there keeps
     // certificate verification on.
     previousCa = https.globalAgent.options.ca;

@@ -23,6 +23,7 @@ import {
 } from '../../src/lib/audit-journal/record-format.js';
 import { ServiceUnavailableError } from '../../src/lib/errors.js';
 import { createLogger, createSilentLogger } from '../../src/lib/logger.js';
+import { describeEventLogContract } from '../support/event-log-contract.js';
 import { freshEnvelope } from '../support/fixtures.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -153,27 +154,9 @@ async function closedJournalWith(
 // The EventLog contract (the cases of memory-log.test.ts)
 // ---------------------------------------------------------------------------------------
 
-describe('Journal: the EventLog contract', () => {
-  it('gives every destination its own cursor over the same entries, in order', async () => {
-    const journal = await openIn(await tempDirectory());
-    const parquet = journal.openCursor('parquet');
-    const influx = journal.openCursor('influxdb');
-    const sent = await appendInTurn(journal, 3);
-    const fromParquet = await parquet.next(10);
-    expect(seqsOf(fromParquet)).to.deep.equal([1, 2, 3]);
-    expect(fromParquet.map((entry) => entry.envelope)).to.deep.equal(sent);
-    expect(seqsOf(await influx.next(2))).to.deep.equal([1, 2]);
-    expect(seqsOf(await influx.next(2))).to.deep.equal([3]);
-  });
+describeEventLogContract('Journal', async () => openIn(await tempDirectory()));
 
-  it('waits for new entries and wakes the reader on append', async () => {
-    const journal = await openIn(await tempDirectory());
-    const cursor = journal.openCursor('parquet');
-    const pending = cursor.next(5);
-    await journal.append(envelope());
-    expect(seqsOf(await pending)).to.deep.equal([1]);
-  });
-
+describe('Journal: the EventLog contract, journal specifics', () => {
   it('answers a full journal with ServiceUnavailableError and frees room only when every destination acked', async () => {
     const directory = await tempDirectory();
     // Room for 8 records: segments of 2 records (maxBytes / 4).
@@ -205,26 +188,6 @@ describe('Journal: the EventLog contract', () => {
     expect(await journal.append(envelope())).to.equal(9);
   });
 
-  it('keeps the checkpoint at the highest contiguous ack', async () => {
-    const journal = await openIn(await tempDirectory(), { destinationIds: ['parquet'] });
-    const cursor = journal.openCursor('parquet');
-    await appendInTurn(journal, 4);
-    await cursor.next(4);
-    cursor.ack(2);
-    cursor.ack(4);
-    expect(cursor.checkpoint).to.equal(0);
-    cursor.ack(1);
-    expect(cursor.checkpoint).to.equal(2);
-    cursor.ack(3);
-    expect(cursor.checkpoint).to.equal(4);
-    expect(journal.backlog()).to.deep.include({
-      kind: 'journal',
-      entries: 0,
-      lastSeq: 4,
-      checkpoints: { parquet: 4 },
-    });
-  });
-
   it('reads the right entries after many have been released and evicted from memory', async () => {
     const journal = await openIn(await tempDirectory(), {
       destinationIds: ['parquet'],
@@ -241,16 +204,6 @@ describe('Journal: the EventLog contract', () => {
     await journal.flushCheckpoints();
     expect(journal.backlog().entries).to.equal(0);
     expect(journal.stats().segments).to.equal(1);
-  });
-
-  it('wakes waiting readers with [] on close and refuses appends after it', async () => {
-    const journal = await openIn(await tempDirectory());
-    const pending = journal.openCursor('parquet').next(5);
-    await journal.close();
-    expect(await pending).to.deep.equal([]);
-    expect(await journal.append(envelope()).catch((error: unknown) => error)).to.be.instanceOf(
-      ServiceUnavailableError,
-    );
   });
 
   it('refuses a cursor for a destination it was not opened with, and a second one for the same destination', async () => {
