@@ -9,7 +9,13 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { freshEnvelope } from '../support/fixtures.js';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.js';
-import { startModule, stopModule, tempDir, writeConfigFile, type ModuleProcess } from '../support/module-process.js';
+import {
+  startModule,
+  stopModule,
+  tempDir,
+  writeConfigFile,
+  type ModuleProcess,
+} from '../support/module-process.js';
 import { countParquetRows, runDuckDbQuery } from '../support/parquet-reader.js';
 
 interface LoadResult {
@@ -50,7 +56,11 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check().catch(() => undefined);
@@ -61,7 +71,9 @@ async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs: num
 }
 
 function rssMegabytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((entry) => entry.startsWith('VmRSS:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((entry) => entry.startsWith('VmRSS:'));
   return Math.round(Number(line?.split(/\s+/)[1] ?? 0) / 1024);
 }
 
@@ -125,7 +137,9 @@ describe('durability of accepted events (journal)', function () {
       dir,
     );
     const parquetIds = new Set(
-      (await runDuckDbQuery(`SELECT eventId FROM read_parquet('${parquetGlob}')`, dir)).map((row) => String(row.eventId)),
+      (await runDuckDbQuery(`SELECT eventId FROM read_parquet('${parquetGlob}')`, dir)).map((row) =>
+        String(row.eventId),
+      ),
     );
     const influxIds = new Set(await influxEventIds(influxd, 'crash_loop'));
     const lostInParquet = accepted.filter((id) => !parquetIds.has(id));
@@ -147,20 +161,33 @@ describe('durability of accepted events (journal)', function () {
     try {
       module = await startModule(writeConfigFile(dir, config(dir, 'paused')));
       const warmUp = await sendUntil(module.baseUrl, sleep(300), 5);
-      await eventually(async () => ((await influxEventIds(influxd, 'paused')).length >= warmUp.accepted.length ? true : undefined), 30000, 'warm-up');
+      await eventually(
+        async () =>
+          (await influxEventIds(influxd, 'paused')).length >= warmUp.accepted.length ? true : undefined,
+        30000,
+        'warm-up',
+      );
       influxd.pause(); // SIGSTOP: connections hang, nothing answers
       const rowsBefore = await countParquetRows(path.join(dir, 'parquet', '*.parquet'));
       const duringPause = await sendUntil(module.baseUrl, sleep(4000), 10);
-      const rowsDuring = await eventually(async () => {
-        const rows = await countParquetRows(path.join(dir, 'parquet', '*.parquet'));
-        return rows >= rowsBefore + duringPause.accepted.length ? rows : undefined;
-      }, 20000, 'Parquet to write the events of the pause');
+      const rowsDuring = await eventually(
+        async () => {
+          const rows = await countParquetRows(path.join(dir, 'parquet', '*.parquet'));
+          return rows >= rowsBefore + duringPause.accepted.length ? rows : undefined;
+        },
+        20000,
+        'Parquet to write the events of the pause',
+      );
       influxd.resume();
       const all = [...warmUp.accepted, ...duringPause.accepted];
-      await eventually(async () => {
-        const stored = new Set(await influxEventIds(influxd, 'paused'));
-        return all.every((id) => stored.has(id)) ? true : undefined;
-      }, 120000, 'InfluxDB to receive everything');
+      await eventually(
+        async () => {
+          const stored = new Set(await influxEventIds(influxd, 'paused'));
+          return all.every((id) => stored.has(id)) ? true : undefined;
+        },
+        120000,
+        'InfluxDB to receive everything',
+      );
       console.log(
         `      InfluxDB paused 4 s: ${duringPause.accepted.length} events answered 202 meanwhile ` +
           `(statuses ${JSON.stringify(Object.fromEntries(duringPause.statuses))}), Parquet rows ${rowsBefore} -> ${rowsDuring} during the pause`,
@@ -176,7 +203,10 @@ describe('durability of accepted events (journal)', function () {
   it('holds memory bounded while InfluxDB is down for a long time, and delivers everything after', async () => {
     const dir = tempDir('long-outage');
     const outageConfig = config(dir, 'outage');
-    outageConfig.destination.influxdb = { ...outageConfig.destination.influxdb, maxBufferedPoints: 2000 } as typeof outageConfig.destination.influxdb;
+    outageConfig.destination.influxdb = {
+      ...outageConfig.destination.influxdb,
+      maxBufferedPoints: 2000,
+    } as typeof outageConfig.destination.influxdb;
     const module = await startModule(writeConfigFile(dir, outageConfig));
     try {
       const rssBefore = rssMegabytes(module.child.pid!);
@@ -192,10 +222,14 @@ describe('durability of accepted events (journal)', function () {
       } finally {
         await influxd.restart();
       }
-      await eventually(async () => {
-        const rows = await influxd.query('outage', 'SELECT count("eventId") AS n FROM audit_event');
-        return Number(rows[0]?.n) >= accepted.length ? true : undefined;
-      }, 180000, 'InfluxDB to catch up from the journal');
+      await eventually(
+        async () => {
+          const rows = await influxd.query('outage', 'SELECT count("eventId") AS n FROM audit_event');
+          return Number(rows[0]?.n) >= accepted.length ? true : undefined;
+        },
+        180000,
+        'InfluxDB to catch up from the journal',
+      );
       const rssAfter = rssMegabytes(module.child.pid!);
       console.log(
         `      outage: ${accepted.length} events during 16 s of InfluxDB down; RSS ${rssBefore} MB before, ` +
@@ -223,7 +257,8 @@ describe('durability of accepted events (journal)', function () {
     try {
       renameSync(exportDirectory, `${exportDirectory}.moved`);
       writeFileSync(exportDirectory, 'not a directory'); // Parquet cannot write: the journal fills
-      const segmentsWhileFull = () => readdirSync(path.join(dir, 'journal')).filter((name) => name.endsWith('.seg')).length;
+      const segmentsWhileFull = () =>
+        readdirSync(path.join(dir, 'journal')).filter((name) => name.endsWith('.seg')).length;
       const load = await sendUntil(module.baseUrl, sleep(5000), 10);
       expect(load.statuses.get(503) ?? 0).to.be.greaterThan(0);
       const full = await fetch(`${module.baseUrl}/api/v1/audit-event`, {
@@ -239,18 +274,26 @@ describe('durability of accepted events (journal)', function () {
 
       rmSync(exportDirectory);
       renameSync(`${exportDirectory}.moved`, exportDirectory); // the disk problem is fixed
-      await eventually(async () => {
-        const answer = await fetch(`${module.baseUrl}/api/v1/audit-event`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(freshEnvelope('navigation.sheet.loaded')),
-        });
-        return answer.status === 202 ? true : undefined;
-      }, 60000, 'the journal to accept again');
-      const rows = await eventually(async () => {
-        const count = await countParquetRows(path.join(exportDirectory, '*.parquet'));
-        return count >= load.accepted.length + 1 ? count : undefined;
-      }, 60000, 'Parquet to write what the journal held');
+      await eventually(
+        async () => {
+          const answer = await fetch(`${module.baseUrl}/api/v1/audit-event`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(freshEnvelope('navigation.sheet.loaded')),
+          });
+          return answer.status === 202 ? true : undefined;
+        },
+        60000,
+        'the journal to accept again',
+      );
+      const rows = await eventually(
+        async () => {
+          const count = await countParquetRows(path.join(exportDirectory, '*.parquet'));
+          return count >= load.accepted.length + 1 ? count : undefined;
+        },
+        60000,
+        'Parquet to write what the journal held',
+      );
       expect(rows).to.equal(load.accepted.length + 1);
       expect(segmentsWhileFull()).to.be.below(segmentsFull); // delivered segments were deleted
     } finally {
