@@ -21,7 +21,8 @@ async function countPoints(influxd: InfluxdServer, database: string): Promise<nu
 }
 
 async function waitForCount(influxd: InfluxdServer, database: string, expected: number): Promise<void> {
-  while ((await countPoints(influxd, database)) < expected) await new Promise((resolve) => setTimeout(resolve, 100));
+  while ((await countPoints(influxd, database)) < expected)
+    await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
 /** The ceiling: the same points as line protocol, POSTed to /write in batches, one after another. */
@@ -29,9 +30,16 @@ async function writeDirectly(influxd: InfluxdServer, events: number): Promise<nu
   const database = 'bench_direct';
   await influxd.ddl(`CREATE DATABASE ${database}`);
   const nextEvent = createEventFactory();
-  const mapping = { measurementName: 'audit_event', auditEventSchemaVersion: '1', staticTags: [], idTags: false };
+  const mapping = {
+    measurementName: 'audit_event',
+    auditEventSchemaVersion: '1',
+    staticTags: [],
+    idTags: false,
+  };
   const lines = Array.from({ length: events }, (_, index) =>
-    toLineProtocol(buildAuditInfluxPointModel(toAuditRecord(nextEvent(index)), mapping), { maxStringFieldBytes: 65536 }),
+    toLineProtocol(buildAuditInfluxPointModel(toAuditRecord(nextEvent(index)), mapping), {
+      maxStringFieldBytes: 65536,
+    }),
   );
   const started = performance.now();
   for (let start = 0; start < lines.length; start += BATCH) {
@@ -43,7 +51,11 @@ async function writeDirectly(influxd: InfluxdServer, events: number): Promise<nu
 }
 
 /** Through the module: HTTP POSTs at 50 connections until every point is queryable. */
-async function writeThroughModule(influxd: InfluxdServer, events: number, startServer: StartServer): Promise<number> {
+async function writeThroughModule(
+  influxd: InfluxdServer,
+  events: number,
+  startServer: StartServer,
+): Promise<number> {
   const database = 'bench_module';
   const server = await startServer(['module', `influxdb-v1:${influxd.port}:${database}`]);
   const nextEvent = createEventFactory();

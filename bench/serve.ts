@@ -21,7 +21,9 @@ async function serveCeiling(): Promise<number> {
     const errors =
       envelopeErrors.length > 0 ? envelopeErrors : validator.checkSemantics(request.body as AuditEnvelope);
     if (errors.length > 0) return reply.code(400).send({ errors });
-    return reply.code(202).send({ status: 'accepted', receivedAt: new Date().toISOString(), outcome: 'processed' });
+    return reply
+      .code(202)
+      .send({ status: 'accepted', receivedAt: new Date().toISOString(), outcome: 'processed' });
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
@@ -53,7 +55,9 @@ async function serveModule(destinationSpec: string, journalDirectory?: string): 
     port: 0,
     rateLimit: { enable: false },
     queue: { maxSize: 200000 },
-    journal: journalDirectory ? { enable: true, directory: journalDirectory, fsync: 'batch' } : { enable: false },
+    journal: journalDirectory
+      ? { enable: true, directory: journalDirectory, fsync: 'batch' }
+      : { enable: false },
     destination: destinationFrom(destinationSpec),
   });
   if (!validation.ok) throw new Error(validation.problems.join('\n'));

@@ -36,12 +36,20 @@ export function writeConfigFile(dir: string, auditEvents: unknown, name = 'audit
   return file;
 }
 
+/** Children still running when the test process exits are killed: a failed test leaves none behind. */
+const runningChildren = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of runningChildren) child.kill('SIGKILL');
+});
+
 export function spawnModule(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Omit<ModuleProcess, 'baseUrl'> {
   const child = spawn(process.execPath, ['--import', TSX_LOADER, path.join(REPO_ROOT, 'src', 'butler-sos.ts'), ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, NODE_OPTIONS: '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  runningChildren.add(child);
+  child.on('exit', () => runningChildren.delete(child));
   const output: string[] = [];
   const listeners = new Set<() => void>();
   const collect = (chunk: Buffer) => {

@@ -17,6 +17,8 @@ import type { AuditEnvelope, AuditRecord, HandlerExtras } from './types.js';
  */
 const MAX_SHARED_EXTRAS = 10_000;
 
+const NO_EXTRAS: Promise<HandlerExtras> = Promise.resolve(Object.freeze({}));
+
 interface SharedExtras {
   extras: Promise<HandlerExtras>;
   /** Destinations that have not yet taken this event's extras. */
@@ -47,6 +49,8 @@ export class AuditEventProcessor {
   }
 
   private extrasFor(entry: LogEntry): Promise<HandlerExtras> {
+    // Most events have no handler: nothing to compute, share, or hold a concurrency slot for.
+    if (!this.handlers.has(entry.envelope.type)) return NO_EXTRAS;
     let shared = this.shared.get(entry.seq);
     if (!shared) {
       shared = { extras: this.processAuditEventEnvelope(entry.envelope), readersLeft: this.options.readers };
