@@ -264,13 +264,17 @@ describe('InfluxDB destination, end to end', function () {
         const { baseUrl, journalDirectory, module } = await startModule(
           versionCase.influxdbConfig({ writeFrequency: 60000, maxBatchSize: 1000 }),
         );
+        // The seed must land where the module writes: wait for the startup hooks to finish
+        // (on v1 the configured retention policy, created after the database, becomes the default).
+        const targetPolicy = versionCase.version === 1 ? 'audit' : undefined;
         await eventually(
           async () => {
-            const databases = await influxd.query(versionCase.database, 'SHOW DATABASES').catch(() => []);
-            return databases.some((row) => row.name === versionCase.database) ? true : undefined;
+            const policies = await influxd.query(versionCase.database, 'SHOW RETENTION POLICIES').catch(() => []);
+            const preferred = policies.find((row) => row.default === true);
+            return preferred && (targetPolicy === undefined || preferred.name === targetPolicy) ? true : undefined;
           },
           30000,
-          'the database',
+          'the database and its default retention policy',
         );
         // `visible` already stored as a string: the one event carrying a boolean `visible` conflicts.
         const seeded = await influxd.write(
