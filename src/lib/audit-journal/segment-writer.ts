@@ -8,6 +8,9 @@ import path from 'node:path';
 import { fsyncDirectory, writeFully } from './durable-files.js';
 import { segmentFileName, type SegmentInfo } from './segments.js';
 
+/** Segments hold personal data (whole envelopes): readable by the module's user only. */
+const JOURNAL_FILE_MODE = 0o600;
+
 export class SegmentWriter {
   private constructor(
     readonly info: SegmentInfo,
@@ -19,7 +22,7 @@ export class SegmentWriter {
   /** Creates the segment starting at `firstSeq`; `durable` also syncs the directory entry. */
   static async create(directory: string, firstSeq: number, durable: boolean): Promise<SegmentWriter> {
     const file = path.join(directory, segmentFileName(firstSeq));
-    const handle = await open(file, 'wx');
+    const handle = await open(file, 'wx', JOURNAL_FILE_MODE);
     if (durable) await fsyncDirectory(directory);
     return new SegmentWriter({ firstSeq, path: file, size: 0, sealed: false }, handle, firstSeq);
   }
