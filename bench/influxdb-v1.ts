@@ -3,15 +3,14 @@
  * against writing the same line protocol straight to that influxd in batches of the same
  * size (the ceiling), in one run.
  */
-import autocannon from 'autocannon';
 import { buildAuditInfluxPointModel } from '../src/lib/audit-destinations/influxdb/point-model.js';
 import { toLineProtocol } from '../src/lib/audit-destinations/influxdb/line-protocol.js';
 import { toAuditRecord } from '../src/lib/audit-events/record.js';
 import { startInfluxd, type InfluxdServer } from '../test/support/influxd.js';
+import { postEvents } from './load.js';
 import { createEventFactory } from './realistic-events.js';
 
 const BATCH = 1000;
-const CONNECTIONS = 50;
 
 type StartServer = (args: string[]) => Promise<{ port: number; stop(): Promise<void> }>;
 
@@ -58,21 +57,8 @@ async function writeThroughModule(
 ): Promise<number> {
   const database = 'bench_module';
   const server = await startServer(['module', `influxdb-v1:${influxd.port}:${database}`]);
-  const nextEvent = createEventFactory();
-  let index = 0;
   const started = performance.now();
-  await autocannon({
-    url: `http://127.0.0.1:${server.port}/api/v1/audit-event`,
-    connections: CONNECTIONS,
-    amount: events,
-    requests: [
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (request) => ({ ...request, body: JSON.stringify(nextEvent(index++)) }),
-      },
-    ],
-  });
+  await postEvents(server.port, { amount: events });
   await waitForCount(influxd, database, events);
   const rate = events / ((performance.now() - started) / 1000);
   await server.stop();

@@ -6,12 +6,11 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
 import { createEventFactory } from './realistic-events.js';
 import { benchInfluxV1 } from './influxdb-v1.js';
+import { CONNECTIONS, postEvents } from './load.js';
 import { benchParquetEncoding } from './parquet-encoding.js';
 
-const CONNECTIONS = 50;
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARM_UP_SECONDS = 2;
 const INFLUX_EVENTS = Number(process.env.BENCH_INFLUX_EVENTS ?? 30000);
@@ -56,28 +55,11 @@ export async function startServer(args: string[]): Promise<{ port: number; stop(
   };
 }
 
-/** Realistic events with unique eventIds, at CONNECTIONS connections, for `seconds`. */
-function postEvents(port: number, seconds: number, nextEvent: ReturnType<typeof createEventFactory>) {
-  let index = 0;
-  return autocannon({
-    url: `http://127.0.0.1:${port}/api/v1/audit-event`,
-    connections: CONNECTIONS,
-    duration: seconds,
-    requests: [
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (request) => ({ ...request, body: JSON.stringify(nextEvent(index++)) }),
-      },
-    ],
-  });
-}
-
 async function loadHttp(label: string, args: string[]): Promise<HttpFigures> {
   const server = await startServer(args);
   const nextEvent = createEventFactory();
-  await postEvents(server.port, WARM_UP_SECONDS, nextEvent); // JIT warm-up, not counted
-  const result = await postEvents(server.port, DURATION_SECONDS, nextEvent);
+  await postEvents(server.port, { seconds: WARM_UP_SECONDS }, nextEvent); // JIT warm-up, not counted
+  const result = await postEvents(server.port, { seconds: DURATION_SECONDS }, nextEvent);
   await server.stop();
   return {
     label,
