@@ -3,13 +3,13 @@
  * validated config, and starts and stops them in order. No globals: tests build as many
  * isolated modules as they like.
  */
+import path from 'node:path';
 import { buildAuditEventsApi } from './audit-events-api.js';
 import { AuditEventProcessor } from './audit-events/processor.js';
 import { createAuditDestinationsFromConfig } from './audit-destinations/index.js';
 import type { AuditDestination } from './audit-destinations/destination.js';
 import { BufferCloseTimeoutError } from './audit-destinations/hybrid-buffer.js';
 import { DestinationRunner } from './audit-destinations/runner.js';
-import path from 'node:path';
 import type { AuditEnvelope } from './audit-events/types.js';
 import type { EventLog } from './audit-journal/event-log.js';
 import { openJournal } from './audit-journal/journal.js';

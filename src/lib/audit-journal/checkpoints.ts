@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { replaceFileAtomically } from './durable-files.js';
+import { replaceFileAtomically } from '../durable-files.js';
 
 const FILE_NAME = 'checkpoints.json';
 const FORMAT_VERSION = 1;

@@ -5,7 +5,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { fsyncDirectory, writeFully } from './durable-files.js';
+import { fsyncDirectory, writeFully } from '../durable-files.js';
 import { segmentFileName, type SegmentInfo } from './segments.js';
 
 /** Segments hold personal data (whole envelopes): readable by the module's user only. */

@@ -8,13 +8,14 @@
  * processes can therefore share one directory: a taken part number just moves to the next.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readdir, rm } from 'node:fs/promises';
+import { link, mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parquetWriteBuffer, type ParquetWriteOptions } from 'hyparquet-writer';
 import type { AuditRecord } from '../../audit-events/types.js';
 import type { ParquetConfig } from '../../config/schema.js';
 import { PermanentError, errorMessage } from '../../errors.js';
+import { fsyncDirectory, writeNewFileDurably } from '../../durable-files.js';
 import type { Logger } from '../../logger.js';
 import { PartialWriteError, type BatchItem, type BatchSink } from '../destination.js';
 import { HybridBuffer, bufferedAuditDestination, type BufferedAuditDestination } from '../hybrid-buffer.js';
@@ -103,30 +104,6 @@ function runsByDate(batch: BatchItem<AuditRecord>[]): Array<{ date: string; item
   return runs;
 }
 
-/** Writes the bytes to a new file and fsyncs it, so that a published name never shows a partial file. */
-async function writeFileDurably(filePath: string, bytes: Uint8Array): Promise<void> {
-  const handle = await open(filePath, 'wx');
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Makes the new directory entries themselves durable (Linux, macOS; Windows cannot open a directory). */
-async function fsyncDirectory(directory: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(directory, 'r');
-    await handle.sync();
-  } catch (error) {
-    if (!['EISDIR', 'EPERM', 'EINVAL'].includes(errorCode(error) ?? '')) throw error;
-  } finally {
-    await handle?.close();
-  }
-}
-
 /** signal 0 only checks: ESRCH means no such process; EPERM means it exists but is not ours. */
 function isProcessAlive(pid: number): boolean {
   if (pid === process.pid) return true;
@@ -186,7 +163,7 @@ export class ParquetPartFileSink implements BatchSink<AuditRecord> {
     const tempPath = path.join(this.options.directory, tempFileName(date, firstCandidate));
     let part: number;
     try {
-      await writeFileDurably(tempPath, bytes);
+      await writeNewFileDurably(tempPath, bytes);
       part = await this.publish(tempPath, date, firstCandidate);
     } finally {
       await this.removeTempFile(tempPath);

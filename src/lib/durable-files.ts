@@ -1,6 +1,7 @@
 /**
- * The few file-system moves that must survive a crash: a directory entry made durable, a
- * whole buffer written at a position, a small file replaced atomically.
+ * The few file-system moves that must survive a crash, shared by the journal and the Parquet
+ * destination: a directory entry made durable, a whole buffer written at a position, a new
+ * file written and synced, a small file replaced atomically.
  */
 import { open, rename, type FileHandle } from 'node:fs/promises';
 
@@ -31,6 +32,17 @@ export async function writeFully(handle: FileHandle, buffer: Buffer, position: n
   while (written < buffer.length) {
     const { bytesWritten } = await handle.write(buffer, written, buffer.length - written, position + written);
     written += bytesWritten;
+  }
+}
+
+/** Creates `file` (failing if it exists) with `bytes`, synced before it is closed. */
+export async function writeNewFileDurably(file: string, bytes: Uint8Array): Promise<void> {
+  const handle = await open(file, 'wx');
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
