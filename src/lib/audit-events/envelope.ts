@@ -236,6 +236,26 @@ function checkEventType(type: string): ValidationError[] {
   ];
 }
 
+/** UTC years every destination can name: Parquet file names and `date` are YYYYMMDD. */
+const FIRST_STORABLE_MS = new Date('0001-01-01T00:00:00.000Z').getTime();
+const LAST_STORABLE_MS = new Date('9999-12-31T23:59:59.999Z').getTime();
+
+/**
+ * A valid RFC 3339 time with an offset can still fall outside years 1..9999 in UTC
+ * (`9999-12-31T23:30:00-01:00`); its UTC date would have no YYYYMMDD form, so refuse it here
+ * rather than accept an event no destination can store.
+ */
+function checkEventTime(timestamp: string): ValidationError[] {
+  let time: number;
+  try {
+    time = eventTimeMs(timestamp);
+  } catch {
+    return []; // not RFC 3339: the envelope schema reports it
+  }
+  if (time >= FIRST_STORABLE_MS && time <= LAST_STORABLE_MS) return [];
+  return [{ instancePath: '/timestamp', message: 'must fall within years 0001..9999 in UTC' }];
+}
+
 export interface ExtensionVersion {
   version: string;
   /** Where the version came from, for messages. */
@@ -302,6 +322,7 @@ export function createEnvelopeValidator(): EnvelopeValidator {
       return [
         ...runSchema(semanticValidate, envelope),
         ...checkEventType(envelope.type),
+        ...checkEventTime(envelope.timestamp),
         ...(eventValidate ? runSchema(eventValidate, envelope) : []),
         ...checkExtensionVersion(envelope, headerVersion),
       ];
