@@ -65,9 +65,10 @@ describe('the module as a process', function () {
     const run = spawnModule(['--configfile', file]);
     expect(await run.exited).to.equal(2);
     expect(run.output).to.deep.equal([
-      'Invalid configuration (2 problem(s)):',
+      'Invalid configuration (3 problem(s)):',
       "  Butler-SOS.auditEvents.port: is 'eighty', must be integer",
       '  Butler-SOS.auditEvents.destination.parquet.maxBatchSize: is 0, must be >= 1',
+      "  Butler-SOS.auditEvents.destination.type: unknown destination 'kafka'; allowed: influxdb, parquet",
     ]);
   });
 

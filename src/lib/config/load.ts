@@ -4,8 +4,7 @@
  * so `config` merges that folder's default.yaml (if any) with the file.
  */
 import path from 'node:path';
-
-export const CONFIG_KEY = 'Butler-SOS.auditEvents';
+import { CONFIG_ROOT } from './validate.js';
 
 export class ConfigFileError extends Error {
   override readonly name = 'ConfigFileError';
@@ -27,9 +26,9 @@ export async function loadRawAuditEventsConfig(configFile?: string): Promise<unk
   } catch (error) {
     throw new ConfigFileError(`cannot read the config: ${(error as Error).message.split('\n')[0]}`);
   }
-  if (!config.has(CONFIG_KEY)) {
+  if (!config.has(CONFIG_ROOT)) {
     const where = configFile ?? path.join(process.env.NODE_CONFIG_DIR ?? 'config', 'default.yaml');
-    throw new ConfigFileError(`${CONFIG_KEY}: missing in ${where}`);
+    throw new ConfigFileError(`${CONFIG_ROOT}: missing in ${where}`);
   }
-  return config.util.toObject(config.get(CONFIG_KEY));
+  return config.util.toObject(config.get(CONFIG_ROOT));
 }

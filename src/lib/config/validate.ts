@@ -93,14 +93,20 @@ export function parseDestinationTypes(type: string): { types: DestinationType[];
   };
 }
 
-function crossKeyProblems(config: AuditEventsConfig): string[] {
+/**
+ * Rules across keys. They read the candidate even when the schema failed elsewhere, so that
+ * every problem is reported in one run; hence the defensive reads.
+ */
+function crossKeyProblems(candidate: unknown): string[] {
+  const destination = (candidate as { destination?: Partial<AuditEventsConfig['destination']> }).destination;
+  if (typeof destination?.type !== 'string') return [];
   const problems: string[] = [];
-  const { types, unknown } = parseDestinationTypes(config.destination.type);
+  const { types, unknown } = parseDestinationTypes(destination.type);
   const typePath = `${CONFIG_ROOT}.destination.type`;
   for (const name of unknown) {
     problems.push(`${typePath}: unknown destination '${name}'; allowed: ${DESTINATION_TYPES.join(', ')}`);
   }
-  if (config.destination.enable && types.includes('influxdb') && !config.destination.influxdb) {
+  if (destination.enable !== false && types.includes('influxdb') && !destination.influxdb) {
     problems.push(`${CONFIG_ROOT}.destination.influxdb: missing; required when destination.type includes influxdb`);
   }
   return problems;
@@ -112,13 +118,10 @@ function crossKeyProblems(config: AuditEventsConfig): string[] {
  */
 export function validateAuditEventsConfig(raw: unknown, validate = createConfigValidator()): ConfigValidation {
   const candidate = structuredClone(raw ?? {});
-  if (!validate(candidate)) {
-    const problems = (validate.errors ?? [])
-      .map((error) => formatProblem(error, candidate))
-      .filter((line): line is string => line !== null);
-    return { ok: false, problems: [...new Set(problems)] };
-  }
-  const config = candidate as AuditEventsConfig;
-  const problems = crossKeyProblems(config);
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
+  const valid = validate(candidate);
+  const schemaProblems = (validate.errors ?? [])
+    .map((error) => formatProblem(error, candidate))
+    .filter((line): line is string => line !== null);
+  const problems = [...new Set([...schemaProblems, ...crossKeyProblems(candidate)])];
+  return valid && problems.length === 0 ? { ok: true, config: candidate as AuditEventsConfig } : { ok: false, problems };
 }
