@@ -45,11 +45,9 @@ export interface AuditApiDeps {
   health(): { healthy: boolean; destinations: DestinationStatus[]; log: Record<string, unknown> };
   /** Butler SOS version for test-connection. */
   version: string;
-  /** Records one answered event (type, outcome) for metrics later; optional. */
-  onOutcome?(type: string | undefined, statusCode: number): void;
 }
 
-export const AUDIT_API_ROUTES = {
+const AUDIT_API_ROUTES = {
   event: '/api/v1/audit-event',
   testConnection: '/api/v1/test-connection',
   health: '/api/v1/health',
@@ -191,7 +189,7 @@ async function addCors(app: FastifyInstance, allowedOrigins: string[]): Promise<
 }
 
 /** Compares tokens in constant time: equal-length SHA-256 digests, so neither length nor content leaks. */
-export function createBearerTokenCheck(apiToken: string): (authorization: string | undefined) => boolean {
+function createBearerTokenCheck(apiToken: string): (authorization: string | undefined) => boolean {
   const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
   const expected = digest(apiToken);
   return (authorization) => {
@@ -231,8 +229,7 @@ function useStrictJsonBodyParser(app: FastifyInstance): void {
 // ---------------------------------------------------------------------------------------
 
 function registerRoutes(app: FastifyInstance, deps: AuditApiDeps): void {
-  const onResponse = deps.onOutcome ? [outcomeReporter(deps.onOutcome)] : [];
-  app.post(AUDIT_API_ROUTES.event, { onResponse }, createAuditEventHandler(deps));
+  app.post(AUDIT_API_ROUTES.event, createAuditEventHandler(deps));
   app.get(AUDIT_API_ROUTES.testConnection, async (request) =>
     testConnectionBody(deps.version, headerVersionOf(request)),
   );
@@ -244,19 +241,6 @@ function headerVersionOf(request: FastifyRequest): string | undefined {
   const header = request.headers[AUDIT_QS_VERSION_HEADER];
   const value = (Array.isArray(header) ? header[0] : header)?.trim();
   return value === '' ? undefined : value;
-}
-
-/** The type of whatever body was sent, when it has a string `type`; for metrics. */
-function eventTypeOf(body: unknown): string | undefined {
-  const type = typeof body === 'object' && body !== null ? (body as { type?: unknown }).type : undefined;
-  return typeof type === 'string' ? type : undefined;
-}
-
-function outcomeReporter(onOutcome: NonNullable<AuditApiDeps['onOutcome']>) {
-  return (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    onOutcome(eventTypeOf(request.body), reply.statusCode);
-    done();
-  };
 }
 
 /** True at most once per interval: for warnings that would otherwise repeat on every event. */

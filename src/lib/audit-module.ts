@@ -103,7 +103,7 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
     return {
       healthy: statuses.every((status) => status.healthy),
       destinations: statuses,
-      log: { ...log?.backlog() },
+      log: log?.backlog() ?? {},
     };
   }
 
@@ -162,9 +162,11 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
     const deadline = Date.now() + config.shutdownTimeoutMs;
     const lastSeq = log.lastSeq;
     await Promise.all(runners.map((runner) => runner.drainedTo(lastSeq, deadline)));
+    // Runners stop before their destinations close, so nothing is handed to a closed buffer.
+    const runnersStopped = runners.map((runner) => runner.stop());
     await Promise.all(destinations.map((destination) => closeBefore(destination, deadline, logger)));
     await log.close();
-    await Promise.all(runners.map((runner) => runner.stop()));
+    await Promise.all(runnersStopped);
     await api?.close();
     const left = log.backlog().entries;
     logger.info(

@@ -37,10 +37,13 @@ export class DestinationRunner {
     return this.cursor.readPosition >= lastSeq;
   }
 
-  /** Stops pulling; the loop ends when the log is closed. */
-  async stop(): Promise<void> {
+  /**
+   * Stops handing over at once (what it read and did not hand over stays unacked in the log);
+   * the returned promise settles when the loop ends, which needs the log closed if it waits.
+   */
+  stop(): Promise<void> {
     this.stopped = true;
-    await this.loop;
+    return this.loop ?? Promise.resolve();
   }
 
   private async run(): Promise<void> {
@@ -54,6 +57,7 @@ export class DestinationRunner {
       if (entries.length === 0) return; // the log was closed
       const records = entries.map((entry) => this.processor.recordFor(entry));
       for (const [index, entry] of entries.entries()) {
+        if (this.stopped) return;
         await this.handOver(entry.seq, records[index]);
       }
     }

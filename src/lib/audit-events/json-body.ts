@@ -6,7 +6,7 @@ import sjson from 'secure-json-parse';
 import { errorMessage } from '../errors.js';
 
 /** Deep enough for any real envelope (objectData nests about 6 levels), shallow enough to be cheap. */
-export const MAX_JSON_NESTING_DEPTH = 64;
+const MAX_JSON_NESTING_DEPTH = 64;
 
 /** The body is not acceptable JSON; the message is safe to show to the client. */
 export class InvalidJsonBodyError extends Error {
@@ -26,7 +26,7 @@ const CLOSE_BRACKET = 0x5d;
  * True when objects/arrays nest deeper than maxDepth. One pass over the text with a counter
  * (no recursion), before parsing, so a hostile body never builds a deep structure.
  */
-export function exceedsNestingDepth(text: string, maxDepth: number): boolean {
+function exceedsNestingDepth(text: string, maxDepth: number): boolean {
   let depth = 0;
   let inString = false;
   for (let index = 0; index < text.length; index++) {
@@ -67,7 +67,7 @@ function parseRefusingPrototypeKeys(text: string): unknown {
   }
 }
 
-export type JsonBodyParser = (bytes: Buffer) => unknown;
+type JsonBodyParser = (bytes: Buffer) => unknown;
 
 /** A parser for request bodies; throws InvalidJsonBodyError with the reason. */
 export function createJsonBodyParser(maxDepth = MAX_JSON_NESTING_DEPTH): JsonBodyParser {

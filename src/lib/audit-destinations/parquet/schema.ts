@@ -11,7 +11,7 @@ import type { StaticTag } from '../../config/schema.js';
 export const PARQUET_LAYOUT_VERSION = '1';
 
 /** hyparquet-writer basic types: STRING is BYTE_ARRAY annotated UTF8. */
-export type ParquetColumnType = 'STRING' | 'INT64' | 'BOOLEAN';
+type ParquetColumnType = 'STRING' | 'INT64' | 'BOOLEAN';
 
 type ParquetValue = string | bigint | boolean | null;
 
@@ -21,7 +21,7 @@ export interface ParquetRowContext {
   tagsJson: string | null;
 }
 
-export interface ParquetColumn {
+interface ParquetColumn {
   name: string;
   type: ParquetColumnType;
   value(record: AuditRecord, context: ParquetRowContext): ParquetValue;
@@ -45,7 +45,7 @@ function recordText(name: TextField): ParquetColumn {
   return text(name, (record) => record[name]);
 }
 
-export const PARQUET_COLUMNS: readonly ParquetColumn[] = [
+const PARQUET_COLUMNS: readonly ParquetColumn[] = [
   { name: 'timestamp', type: 'INT64', value: (record) => int64(record.timestampMs) },
   recordText('date'),
   recordText('eventId'),

@@ -22,9 +22,9 @@ import { HybridBuffer, bufferedAuditDestination, type BufferedAuditDestination }
 import { PARQUET_LAYOUT_VERSION, staticTagsJson, toParquetColumnData } from './schema.js';
 import { formatSeqRange, highestWrittenSeq, SEQ_RANGE_KEY } from './written-seqs.js';
 
-export const PARQUET_DESTINATION_ID = 'parquet';
-export const PARQUET_CREATED_BY = 'butler-sos-audit-events';
-export const LAYOUT_VERSION_KEY = 'butler-sos.audit.layoutVersion';
+const PARQUET_DESTINATION_ID = 'parquet';
+const PARQUET_CREATED_BY = 'butler-sos-audit-events';
+const LAYOUT_VERSION_KEY = 'butler-sos.audit.layoutVersion';
 
 const PART_FILE = /^(\d{8})_part(\d+)\.parquet$/;
 /** `.<date>_part<n>.parquet.<pid>.<random>.tmp`: the pid tells whose temp file it is. */
@@ -47,7 +47,7 @@ export interface ParquetPartFileSinkOptions {
   logger: Logger;
 }
 
-export function partFileName(date: string, part: number): string {
+function partFileName(date: string, part: number): string {
   return `${date}_part${part}.parquet`;
 }
 
@@ -120,7 +120,7 @@ function isProcessAlive(pid: number): boolean {
  * is still running is its write in progress and is never touched. (A pid reused after a
  * reboot only means a stale hidden file survives until the next start.)
  */
-export async function removeStaleTempFiles(directory: string, logger: Logger): Promise<void> {
+async function removeStaleTempFiles(directory: string, logger: Logger): Promise<void> {
   for (const name of await readdir(directory)) {
     const pid = TEMP_FILE.exec(name)?.[1];
     if (pid === undefined || isProcessAlive(Number(pid))) continue;
