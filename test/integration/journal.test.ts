@@ -138,6 +138,21 @@ async function spyOnDatasync(directory: string): Promise<sinon.SinonSpy> {
   return sinon.spy(prototype, 'datasync');
 }
 
+/** Counts the bytes read through any FileHandle (the reads themselves are untouched). */
+async function spyOnRead(directory: string): Promise<{ bytesRead(): Promise<number>; restore(): void }> {
+  const probe = await open(path.join(directory, 'probe'), 'w');
+  const prototype = Object.getPrototypeOf(probe) as {
+    read(...args: unknown[]): Promise<{ bytesRead: number }>;
+  };
+  await probe.close();
+  const spy = sinon.spy(prototype, 'read');
+  return {
+    bytesRead: async () =>
+      (await Promise.all(spy.returnValues)).reduce((sum, result) => sum + result.bytesRead, 0),
+    restore: () => spy.restore(),
+  };
+}
+
 /** A journal with `count` entries in one segment, closed: returns the directory and the segment's bytes. */
 async function closedJournalWith(
   count: number,
@@ -188,6 +203,45 @@ describe('Journal: the EventLog contract, journal specifics', () => {
     expect(await journal.append(envelope())).to.equal(9);
   });
 
+  it('never lets a burst make one segment of the whole journal, and accepts again once every destination acked it', async () => {
+    const directory = await tempDirectory();
+    const journal = await openIn(directory, { maxBytes: 8 * RECORD_BYTES });
+    const parquet = journal.openCursor('parquet');
+    const influx = journal.openCursor('influxdb');
+    // All in one group window: without a byte limit they were one commit into one segment.
+    const answers = await Promise.allSettled(Array.from({ length: 12 }, () => journal.append(envelope())));
+    const accepted = answers.filter((answer) => answer.status === 'fulfilled');
+    expect(accepted).to.have.length(8);
+    for (const name of await segmentFiles(directory)) {
+      expect((await stat(path.join(directory, name))).size, name).to.be.at.most(2 * RECORD_BYTES);
+    }
+
+    ackAll(parquet, await readExactly(parquet, 8));
+    ackAll(influx, await readExactly(influx, 8));
+    await journal.flushCheckpoints();
+    expect(await journal.append(envelope())).to.equal(9);
+  });
+
+  it('accepts again once every destination acked, even when one record fills the journal', async () => {
+    const directory = await tempDirectory();
+    // The segment being written is never released by checkpoints: it must not keep the journal full.
+    const journal = await openIn(directory, { maxBytes: RECORD_BYTES, destinationIds: ['parquet'] });
+    const cursor = journal.openCursor('parquet');
+    expect(await journal.append(envelope())).to.equal(1);
+    expect(await journal.append(envelope()).catch((error: unknown) => error)).to.be.instanceOf(
+      ServiceUnavailableError,
+    );
+    ackAll(cursor, await readExactly(cursor, 1));
+    await journal.flushCheckpoints();
+    expect(await journal.append(envelope())).to.equal(2);
+    expect(await segmentFiles(directory)).to.deep.equal(['0000000000000002.seg']);
+    expect(seqsOf(await cursor.next(10))).to.deep.equal([2]);
+
+    await journal.close();
+    const reopened = await openIn(directory, { maxBytes: RECORD_BYTES, destinationIds: ['parquet'] });
+    expect(reopened.lastSeq).to.equal(2);
+  });
+
   it('reads the right entries after many have been released and evicted from memory', async () => {
     const journal = await openIn(await tempDirectory(), {
       destinationIds: ['parquet'],
@@ -204,6 +258,25 @@ describe('Journal: the EventLog contract, journal specifics', () => {
     await journal.flushCheckpoints();
     expect(journal.backlog().entries).to.equal(0);
     expect(journal.stats().segments).to.equal(1);
+  });
+
+  it('keeps its id across restarts; another directory, or a damaged id file, gives another', async () => {
+    const directory = await tempDirectory();
+    const first = await openIn(directory);
+    await first.close();
+    const reopened = await openIn(directory);
+    expect(reopened.id)
+      .to.equal(first.id)
+      .and.match(/^[0-9a-f-]{36}$/);
+    expect((await openIn(await tempDirectory())).id).to.not.equal(first.id);
+
+    await reopened.close();
+    await writeFile(path.join(directory, 'journal-id'), 'garbage');
+    const { logger, lines } = recordingLogger();
+    const renamed = await openIn(directory, { logger });
+    expect(renamed.id).to.match(/^[0-9a-f-]{36}$/);
+    expect(renamed.id).to.not.equal(first.id);
+    expect(lines.some((line) => line.level === 50 && line.msg.includes('journal id file'))).to.equal(true);
   });
 
   it('refuses a cursor for a destination it was not opened with, and a second one for the same destination', async () => {
@@ -431,6 +504,45 @@ describe('Journal: segments and cursors', () => {
     await journal.flushCheckpoints();
     expect(await segmentFiles(directory)).to.deep.equal([all[9]]);
     expect(journal.backlog()).to.deep.include({ entries: 0, bytes: 3 * RECORD_BYTES });
+  });
+
+  it('deletes a sealed segment as soon as the next one starts, when every destination is already past it', async () => {
+    const directory = await tempDirectory();
+    const journal = await openIn(directory, { segmentBytes: 2 * RECORD_BYTES, destinationIds: ['parquet'] });
+    const cursor = journal.openCursor('parquet');
+    await appendInTurn(journal, 2);
+    ackAll(cursor, await readExactly(cursor, 2));
+    await journal.flushCheckpoints();
+    expect(await segmentFiles(directory)).to.deep.equal(['0000000000000001.seg']);
+    await journal.append(envelope());
+    expect(await segmentFiles(directory)).to.deep.equal(['0000000000000003.seg']);
+  });
+
+  it('catches up from disk a few entries at a time, each entry once, in order, reading each byte once', async () => {
+    const directory = await tempDirectory();
+    const journal = await openIn(directory, {
+      destinationIds: ['parquet'],
+      tailEntries: 10,
+      readChunkBytes: 64 * RECORD_BYTES,
+    });
+    const sent: AuditEnvelope[] = [];
+    for (let round = 0; round < 5; round += 1) {
+      const batch = Array.from({ length: 100 }, () => envelope());
+      await Promise.all(batch.map((item) => journal.append(item)));
+      sent.push(...batch);
+    }
+    const segmentBytes = journal.stats().bytes;
+
+    const reads = await spyOnRead(directory);
+    try {
+      const entries = await readExactly(journal.openCursor('parquet'), 500, 7);
+      expect(seqsOf(entries)).to.deep.equal(range(1, 500));
+      expect(entries.map((entry) => entry.envelope)).to.deep.equal(sent);
+      // Re-reading the rest of each chunk after every next(7) read about 9 times as much.
+      expect(await reads.bytesRead()).to.be.at.most(segmentBytes);
+    } finally {
+      reads.restore();
+    }
   });
 
   it('serves a cursor far behind from disk and one that keeps up from memory, each entry once, in order', async () => {

@@ -14,6 +14,12 @@ const seqsOf = (entries: LogEntry[]) => entries.map((entry) => entry.seq);
 /** `open` builds a fresh, empty log whose cursors include 'parquet' and 'influxdb'. */
 export function describeEventLogContract(name: string, open: () => Promise<EventLog>): void {
   describe(`${name}: the EventLog contract`, () => {
+    it('has an id, which destinations store with the seqs they hold', async () => {
+      const log = await open();
+      expect(log.id).to.be.a('string').with.length.greaterThan(0);
+      await log.close();
+    });
+
     it('gives every destination its own cursor over the same entries, in order', async () => {
       const log = await open();
       const parquet = log.openCursor('parquet');
@@ -57,7 +63,9 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
       const pending = log.openCursor('parquet').next(5);
       await log.close();
       expect(await pending).to.deep.equal([]);
-      expect(await log.append(envelope()).catch((error: unknown) => error)).to.be.instanceOf(ServiceUnavailableError);
+      expect(await log.append(envelope()).catch((error: unknown) => error)).to.be.instanceOf(
+        ServiceUnavailableError,
+      );
     });
   });
 }

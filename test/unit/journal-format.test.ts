@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { expect } from 'chai';
 import {
   HEADER_BYTES,
@@ -36,6 +37,10 @@ describe('journal record format', () => {
     expect(record.length).to.equal(HEADER_BYTES + payload.length);
     expect(record.readUInt32LE(0)).to.equal(payload.length);
     expect(record.readBigUInt64LE(4)).to.equal(7n);
+    // zlib's CRC32 of the 8 sequence bytes followed by the payload.
+    const seqBytes = Buffer.alloc(8);
+    seqBytes.writeBigUInt64LE(7n);
+    expect(record.readUInt32LE(12)).to.equal(crc32(Buffer.concat([seqBytes, payload])));
     expect(record.subarray(HEADER_BYTES).equals(payload)).to.equal(true);
   });
 

@@ -1,10 +1,12 @@
 import { expect } from 'chai';
 import { MemoryEventLog } from '../../src/lib/audit-journal/memory-log.js';
+import type { LogEntry } from '../../src/lib/audit-journal/event-log.js';
 import { ServiceUnavailableError } from '../../src/lib/errors.js';
 import { describeEventLogContract } from '../support/event-log-contract.js';
 import { freshEnvelope } from '../support/fixtures.js';
 
 const envelope = () => freshEnvelope('navigation.sheet.loaded');
+const seqsOf = (entries: LogEntry[]) => entries.map((entry) => entry.seq);
 
 describeEventLogContract('MemoryEventLog', async () => new MemoryEventLog(100));
 
@@ -41,4 +43,36 @@ describe('MemoryEventLog', () => {
     expect(log.backlog().entries).to.equal(0);
   });
 
+  it('starts a cursor opened late at the oldest entry still held', async () => {
+    const log = new MemoryEventLog(100);
+    await log.append(envelope()); // no cursor yet: held for nobody
+    const parquet = log.openCursor('parquet');
+    expect(parquet.checkpoint).to.equal(1);
+    for (let i = 0; i < 3; i += 1) await log.append(envelope());
+    expect(seqsOf(await parquet.next(10))).to.deep.equal([2, 3, 4]);
+    parquet.ack(2);
+
+    const influx = log.openCursor('influxdb');
+    expect(influx.checkpoint).to.equal(2);
+    expect(seqsOf(await influx.next(10))).to.deep.equal([3, 4]);
+  });
+
+  it('starts a cursor after atLeast, numbering new entries after it, and checkpoints across the jump', async () => {
+    const log = new MemoryEventLog(100);
+    const influx = log.openCursor('influxdb');
+    await log.append(envelope());
+    const parquet = log.openCursor('parquet', { atLeast: 50 });
+    expect(parquet.checkpoint).to.equal(50);
+    expect(log.lastSeq, 'no entry #50 exists to wait for').to.equal(1);
+    expect(await log.append(envelope())).to.equal(51);
+    expect(seqsOf(await parquet.next(10))).to.deep.equal([51]);
+    const fromInflux = await influx.next(10);
+    expect(seqsOf(fromInflux)).to.deep.equal([1, 51]);
+    for (const entry of fromInflux) influx.ack(entry.seq);
+    expect(influx.checkpoint).to.equal(51);
+  });
+
+  it('has its own id per instance', () => {
+    expect(new MemoryEventLog(1).id).to.not.equal(new MemoryEventLog(1).id);
+  });
 });

@@ -4,6 +4,9 @@
  */
 import type { AuditEnvelope } from '../audit-events/types.js';
 
+/** Seconds a client is asked to wait when the log is full or failing: destinations free room quickly. */
+export const RETRY_AFTER_SECONDS = 5;
+
 export interface LogEntry {
   seq: number;
   envelope: AuditEnvelope;
@@ -32,11 +35,22 @@ export interface LogBacklog {
   bytes?: number;
 }
 
+export interface OpenCursorOptions {
+  /** The destination already holds everything up to this seq (Parquet reads it from its files). */
+  atLeast?: number;
+}
+
 export interface EventLog {
+  /**
+   * Which log the seqs belong to: stable across restarts for the journal, new per process for
+   * the memory log. A destination storing seqs stores this with them, so that seqs of another
+   * log are never taken for this one's.
+   */
+  readonly id: string;
   /** Appends an accepted envelope; resolves with its seq once it is held (durably, for the journal). */
   append(envelope: AuditEnvelope): Promise<number>;
   /** One cursor per destination; it starts after max(stored checkpoint, atLeast). */
-  openCursor(destinationId: string, options?: { atLeast?: number }): Cursor;
+  openCursor(destinationId: string, options?: OpenCursorOptions): Cursor;
   readonly lastSeq: number;
   backlog(): LogBacklog;
   /** Wakes every waiting cursor with []; later appends are refused. */

@@ -8,6 +8,7 @@
  *   0000000000000001.seg      records #1.. (record-format.ts), named after their first seq
  *   0000000000004711.seg      the next segment, and so on; the last one is being written
  *   checkpoints.json          each destination's checkpoint (checkpoints.ts)
+ *   journal-id                this journal's identity (journal-id.ts)
  */
 import { mkdir, unlink } from 'node:fs/promises';
 import type { AuditEnvelope } from '../audit-events/types.js';
@@ -15,14 +16,15 @@ import { ServiceUnavailableError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { CatchUpReader } from './catch-up-reader.js';
 import { CheckpointStore, readCheckpoints } from './checkpoints.js';
-import type { EventLog, LogBacklog } from './event-log.js';
+import { RETRY_AFTER_SECONDS, type EventLog, type LogBacklog, type OpenCursorOptions } from './event-log.js';
 import { GroupCommitter } from './group-commit.js';
 import { JournalCursor, type CursorSource } from './journal-cursor.js';
+import { readOrCreateJournalId } from './journal-id.js';
 import { MemoryTail } from './memory-tail.js';
 import { encodePayload, encodeRecord } from './record-format.js';
 import { recoverSegments, type RecoveredSegments, type TailCut } from './recovery.js';
 import { SegmentWriter } from './segment-writer.js';
-import type { SegmentCatalog } from './segments.js';
+import type { SegmentCatalog, SegmentInfo } from './segments.js';
 
 export type FsyncMode = 'batch' | 'always' | 'never';
 
@@ -47,11 +49,6 @@ export interface JournalOptions {
   checkpointIntervalMs?: number;
 }
 
-export interface OpenCursorOptions {
-  /** The destination already holds everything up to this seq (Parquet reads it from its files). */
-  atLeast?: number;
-}
-
 export interface JournalStats {
   segments: number;
   bytes: number;
@@ -72,9 +69,6 @@ const DEFAULTS = {
   checkpointIntervalMs: 100,
 };
 
-/** Seconds a client is asked to wait when the journal is full or failing: destinations free room quickly. */
-const RETRY_AFTER_SECONDS = 5;
-
 type Settings = JournalOptions & typeof DEFAULTS;
 
 interface PendingAppend {
@@ -88,11 +82,12 @@ interface PendingAppend {
 export async function openJournal(options: JournalOptions): Promise<Journal> {
   const settings: Settings = { ...DEFAULTS, ...withoutUndefined(options) };
   await mkdir(settings.directory, { recursive: true });
+  const id = await readOrCreateJournalId(settings.directory, settings.logger);
   const recovered = await recoverSegments(settings.directory, settings.readChunkBytes);
   const checkpoints = await readCheckpoints(settings.directory, settings.destinationIds, settings.logger);
   const last = recovered.catalog.last;
   const writer = last ? await SegmentWriter.resume(last, recovered.lastSeq) : null;
-  const journal = new Journal(settings, recovered, checkpoints, writer);
+  const journal = new Journal(id, settings, recovered, checkpoints, writer);
   await journal.releaseSegments();
   logOpened(settings, recovered.cut, journal);
   return journal;
@@ -116,6 +111,7 @@ export class Journal implements EventLog, CursorSource {
 
   /** @internal use openJournal() */
   constructor(
+    readonly id: string,
     private readonly settings: Settings,
     recovered: RecoveredSegments,
     checkpoints: Map<string, number>,
@@ -138,6 +134,9 @@ export class Journal implements EventLog, CursorSource {
     this.committer = new GroupCommitter((group) => this.commit(group), {
       windowMs: settings.fsync === 'batch' ? settings.groupCommitWindowMs : 0,
       maxGroup: settings.fsync === 'always' ? 1 : Infinity,
+      // A group fits in one segment, so a burst cannot make one segment of the whole journal.
+      maxGroupBytes: this.segmentLimit,
+      sizeOf: (append) => append.record.length,
     });
   }
 
@@ -146,6 +145,7 @@ export class Journal implements EventLog, CursorSource {
   }
 
   async append(envelope: AuditEnvelope): Promise<number> {
+    if (this.usedBytes >= this.settings.maxBytes) await this.releaseAckedActiveSegment();
     this.refuseWhenUnavailable();
     const record = encodeRecord(this.assignedSeq + 1, encodePayload(envelope));
     this.assignedSeq += 1;
@@ -229,26 +229,51 @@ export class Journal implements EventLog, CursorSource {
   /** @internal deletes the segments every destination's persisted checkpoint has passed. */
   async releaseSegments(): Promise<void> {
     for (const segment of this.catalog.releasedBy(this.checkpoints.lowestPersisted())) {
-      try {
-        await unlink(segment.path);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-          this.settings.logger.warn(
-            `could not delete journal segment ${segment.path}: ${errorMessage(error)}; retrying later`,
-          );
-          continue;
-        }
-      }
-      this.catalog.remove(segment);
-      this.settings.logger.debug(`journal segment ${segment.path} deleted: every destination is past it`);
+      await this.deleteSegment(segment);
     }
+  }
+
+  /**
+   * The segment being written is never released (nothing bounds it) and only an accepted
+   * append starts the next one: so when it alone keeps the journal full while every
+   * destination's saved checkpoint is past it, it is sealed and deleted here, or the journal
+   * would stay full forever. Numbering goes on after the saved checkpoints, also after a restart.
+   */
+  private async releaseAckedActiveSegment(): Promise<void> {
+    const writer = this.writer;
+    // Appends pending: a commit may be writing to it, and their acks will come.
+    if (!writer || this.closing || this.pendingBytes > 0 || writer.info.size === 0) return;
+    if (writer.nextSeq - 1 > this.checkpoints.lowestPersisted()) return;
+    this.writer = null;
+    await writer.seal();
+    await this.deleteSegment(writer.info);
+  }
+
+  private async deleteSegment(segment: SegmentInfo): Promise<void> {
+    try {
+      await unlink(segment.path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.settings.logger.warn(
+          `could not delete journal segment ${segment.path}: ${errorMessage(error)}; retrying later`,
+        );
+        return;
+      }
+    }
+    this.catalog.remove(segment);
+    this.settings.logger.debug(`journal segment ${segment.path} deleted: every destination is past it`);
+  }
+
+  /** Bytes that count against maxBytes: on disk, and accepted but not yet written. */
+  private get usedBytes(): number {
+    return this.catalog.totalBytes + this.pendingBytes;
   }
 
   private refuseWhenUnavailable(): void {
     if (this.closing) {
       throw new ServiceUnavailableError('the journal is closed (shutting down)', RETRY_AFTER_SECONDS);
     }
-    const bytes = this.catalog.totalBytes + this.pendingBytes;
+    const bytes = this.usedBytes;
     if (bytes < this.settings.maxBytes) return;
     throw new ServiceUnavailableError(
       `the journal is full: ${bytes} bytes of journal.maxBytes ${this.settings.maxBytes} wait for ` +
@@ -296,7 +321,6 @@ export class Journal implements EventLog, CursorSource {
     ) {
       await this.writer.seal();
       this.writer = null;
-      await this.releaseSegments();
     }
     if (!this.writer) {
       this.writer = await SegmentWriter.create(
@@ -305,13 +329,16 @@ export class Journal implements EventLog, CursorSource {
         this.settings.fsync !== 'never',
       );
       this.catalog.add(this.writer.info);
+      // Only now is the segment just sealed not the last: it may go if every destination is past it.
+      await this.releaseSegments();
     }
     return this.writer;
   }
 
   /**
-   * A segment never holds more than a quarter of maxBytes, so a full journal is mostly sealed
-   * segments, which acks can free: the segment being written is never deleted.
+   * A segment (and so a group commit) never holds more than a quarter of maxBytes, so a full
+   * journal is mostly sealed segments, which acks free; not the segment being written (but see
+   * releaseAckedActiveSegment).
    */
   private get segmentLimit(): number {
     return Math.max(1, Math.min(this.settings.segmentBytes, Math.floor(this.settings.maxBytes / 4)));

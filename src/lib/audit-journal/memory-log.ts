@@ -3,76 +3,101 @@
  * window of events that at least one destination has not yet acked. A crash or restart loses
  * what it holds; the durable journal does not.
  */
+import { randomUUID } from 'node:crypto';
 import type { AuditEnvelope } from '../audit-events/types.js';
 import { ServiceUnavailableError } from '../errors.js';
-import type { Cursor, EventLog, LogBacklog, LogEntry } from './event-log.js';
-
-/** Seconds a client is asked to wait when the log is full: destinations free room quickly. */
-const FULL_RETRY_AFTER_SECONDS = 5;
+import { AckTracker } from './ack-tracker.js';
+import {
+  RETRY_AFTER_SECONDS,
+  type Cursor,
+  type EventLog,
+  type LogBacklog,
+  type LogEntry,
+  type OpenCursorOptions,
+} from './event-log.js';
 
 class MemoryCursor implements Cursor {
-  private acked = new Set<number>();
-  checkpoint = 0;
-  readPosition = 0;
+  readPosition: number;
+  private readonly acks: AckTracker;
 
   constructor(
     readonly destinationId: string,
     private readonly log: MemoryEventLog,
-  ) {}
+    start: number,
+  ) {
+    this.readPosition = start;
+    this.acks = new AckTracker(start);
+  }
 
-  next(max: number): Promise<LogEntry[]> {
-    return this.log.read(this, max);
+  get checkpoint(): number {
+    return this.acks.checkpoint;
+  }
+
+  async next(max: number): Promise<LogEntry[]> {
+    const batch = await this.log.read(this.readPosition, max);
+    if (batch.length === 0) return batch;
+    this.readPosition = batch[batch.length - 1].seq;
+    if (this.acks.handedOut(batch.map((entry) => entry.seq))) this.log.release();
+    return batch;
   }
 
   ack(seq: number): void {
-    if (seq <= this.checkpoint) return;
-    this.acked.add(seq);
-    while (this.acked.delete(this.checkpoint + 1)) this.checkpoint += 1;
-    this.log.release();
+    if (this.acks.ack(seq)) this.log.release();
   }
 }
 
 export class MemoryEventLog implements EventLog {
-  /** Entries from index `head` on are held; those before it were acked by every cursor. */
+  /** A memory log starts empty in every process: its seqs are its own. */
+  readonly id = randomUUID();
+  /** Entries from index `head` on are held, in seq order; those before it were acked by every cursor. */
   private entries: LogEntry[] = [];
   private head = 0;
   private cursors: MemoryCursor[] = [];
   private waiters: Array<() => void> = [];
   private closed = false;
+  /** Highest seq appended. */
   lastSeq = 0;
+  /** Seqs up to here are taken by a cursor that started ahead: new entries get higher ones. */
+  private takenSeq = 0;
 
   constructor(private readonly capacity: number) {}
 
   async append(envelope: AuditEnvelope): Promise<number> {
-    if (this.closed) throw new ServiceUnavailableError('shutting down', FULL_RETRY_AFTER_SECONDS);
+    if (this.closed) throw new ServiceUnavailableError('shutting down', RETRY_AFTER_SECONDS);
     if (this.held >= this.capacity) {
       throw new ServiceUnavailableError(
         `event queue full (${this.capacity} events waiting for destinations)`,
-        FULL_RETRY_AFTER_SECONDS,
+        RETRY_AFTER_SECONDS,
       );
     }
-    this.lastSeq += 1;
+    this.lastSeq = Math.max(this.lastSeq, this.takenSeq) + 1;
     if (this.cursors.length > 0) this.entries.push({ seq: this.lastSeq, envelope });
     this.wakeReaders();
     return this.lastSeq;
   }
 
-  openCursor(destinationId: string): Cursor {
-    const cursor = new MemoryCursor(destinationId, this);
+  /**
+   * Starts after max(`atLeast`, the entry before the oldest held): a cursor opened late gets
+   * what is still held, the rest is gone. Like the journal, numbering continues after a
+   * destination that is ahead, so it never skips a new entry.
+   */
+  openCursor(destinationId: string, options: OpenCursorOptions = {}): Cursor {
+    const oldestHeld = this.entries[this.head]?.seq ?? this.lastSeq + 1;
+    const start = Math.max(options.atLeast ?? 0, oldestHeld - 1);
+    this.takenSeq = Math.max(this.takenSeq, start);
+    const cursor = new MemoryCursor(destinationId, this, start);
     this.cursors.push(cursor);
     return cursor;
   }
 
-  /** @internal used by MemoryCursor */
-  async read(cursor: MemoryCursor, max: number): Promise<LogEntry[]> {
-    while (!this.closed && cursor.readPosition >= this.lastSeq) {
+  /** @internal used by MemoryCursor: up to `max` entries above `after`, waiting for one. */
+  async read(after: number, max: number): Promise<LogEntry[]> {
+    let start = this.firstIndexAbove(after);
+    while (!this.closed && start === this.entries.length) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
+      start = this.firstIndexAbove(after);
     }
-    const firstSeq = this.entries[this.head]?.seq ?? this.lastSeq + 1;
-    const start = this.head + cursor.readPosition + 1 - firstSeq;
-    const batch = this.entries.slice(start, start + max);
-    cursor.readPosition += batch.length;
-    return batch;
+    return this.entries.slice(start, start + max);
   }
 
   /** @internal drops entries every cursor has acked. */
@@ -90,13 +115,27 @@ export class MemoryEventLog implements EventLog {
     return this.entries.length - this.head;
   }
 
+  /** Binary search: seqs are increasing, with a gap where numbering jumped for a cursor. */
+  private firstIndexAbove(seq: number): number {
+    let low = this.head;
+    let high = this.entries.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.entries[middle].seq <= seq) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
   backlog(): LogBacklog {
     return {
       kind: 'memory',
       entries: this.held,
       capacity: this.capacity,
       lastSeq: this.lastSeq,
-      checkpoints: Object.fromEntries(this.cursors.map((cursor) => [cursor.destinationId, cursor.checkpoint])),
+      checkpoints: Object.fromEntries(
+        this.cursors.map((cursor) => [cursor.destinationId, cursor.checkpoint]),
+      ),
     };
   }
 

@@ -23,6 +23,11 @@ export interface SegmentRead {
 export class SegmentReader {
   /** Byte offset of the next record: everything before it was read and found good. */
   private offset = 0;
+  /**
+   * File bytes from `offset` on that were read but not yet handed out: the next read starts
+   * with them, so reading a segment `max` records at a time reads each byte once.
+   */
+  private buffered: Buffer = Buffer.alloc(0);
   private expectedSeq: number;
   /** Where the file turned out to end, once a read came back short. */
   private fileEnd = Infinity;
@@ -46,35 +51,22 @@ export class SegmentReader {
     return this.offset;
   }
 
-  /** Up to `maxRecords` next records, from about one chunk of the file (one record when it is larger). */
+  /** Up to `maxRecords` next records, reading about one chunk of the file when too few are buffered. */
   async read(maxRecords: number): Promise<SegmentRead> {
     if (this.problem !== null) return { records: [], status: 'damaged' };
     const end = this.segment.size;
     if (this.offset >= end) return { records: [], status: this.segment.sealed ? 'end' : 'caught-up' };
-    const records = await this.decodeFrom(
-      await this.readAt(this.offset, Math.min(this.chunkBytes, end - this.offset)),
-      end,
-      maxRecords,
-    );
-    return { records, status: this.problem === null ? 'more' : 'damaged' };
-  }
-
-  async close(): Promise<void> {
-    await this.handle.close();
-  }
-
-  private async decodeFrom(chunk: Buffer, end: number, maxRecords: number): Promise<DecodedRecord[]> {
     const records: DecodedRecord[] = [];
-    let position = 0;
     while (records.length < maxRecords && this.problem === null) {
-      const result = decodeRecordAt(chunk, position);
+      const result = decodeRecordAt(this.buffered, 0);
       if (result.kind === 'record') {
         if (result.record.seq !== this.expectedSeq) {
           this.problem = `sequence gap: expected #${this.expectedSeq}, found #${result.record.seq}`;
           break;
         }
         records.push(result.record);
-        position += result.record.size;
+        this.buffered = this.buffered.subarray(result.record.size);
+        this.offset += result.record.size;
         this.expectedSeq += 1;
         continue;
       }
@@ -83,32 +75,36 @@ export class SegmentReader {
         break;
       }
       // The file may be shorter than the catalogue says (cut by hand): its real end wins.
-      const left = Math.min(end, this.fileEnd) - (this.offset + position);
+      const left = Math.min(end, this.fileEnd) - this.offset;
       if (left === 0) break;
       const needBytes = result.needBytes ?? HEADER_BYTES;
       if (needBytes > left) {
         this.problem = `torn record: ${left} byte(s) left, ${needBytes} needed`;
         break;
       }
-      if (position > 0) break; // the next read starts at this record
-      chunk = await this.readAt(this.offset, needBytes); // one record larger than a chunk
+      if (records.length > 0) break; // the next read goes on with what is buffered
+      await this.readMore(Math.max(this.chunkBytes, needBytes - this.buffered.length), end);
     }
-    this.offset += position;
-    return records;
+    return { records, status: this.problem === null ? 'more' : 'damaged' };
   }
 
-  /** Reads up to `length` bytes at `position`; fewer only at the end of the file. */
-  private async readAt(position: number, length: number): Promise<Buffer> {
-    const buffer = Buffer.allocUnsafe(length);
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+
+  /** Appends up to `length` bytes after the buffered ones, never past `end`; fewer only at the end of the file. */
+  private async readMore(length: number, end: number): Promise<void> {
+    const position = this.offset + this.buffered.length;
+    const chunk = Buffer.allocUnsafe(Math.min(length, end - position));
     let filled = 0;
-    while (filled < length) {
-      const { bytesRead } = await this.handle.read(buffer, filled, length - filled, position + filled);
+    while (filled < chunk.length) {
+      const { bytesRead } = await this.handle.read(chunk, filled, chunk.length - filled, position + filled);
       if (bytesRead === 0) {
         this.fileEnd = position + filled;
         break;
       }
       filled += bytesRead;
     }
-    return buffer.subarray(0, filled);
+    this.buffered = Buffer.concat([this.buffered, chunk.subarray(0, filled)]);
   }
 }
