@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { buildAuditEventsApi } from './audit-events-api.js';
 import { AuditEventProcessor } from './audit-events/processor.js';
-import { createAuditDestinationsFromConfig } from './audit-destinations/index.js';
+import { configuredDestinationIds, createAuditDestinationsFromConfig } from './audit-destinations/index.js';
 import type { AuditDestination } from './audit-destinations/destination.js';
 import { BufferCloseTimeoutError } from './audit-destinations/hybrid-buffer.js';
 import { DestinationRunner } from './audit-destinations/runner.js';
@@ -61,18 +61,13 @@ function logStartWarnings(config: AuditEventsConfig, logger: Logger): void {
 }
 
 /** The durable journal, or the in-memory log when the journal is off. */
-async function openEventLog(
-  config: AuditEventsConfig,
-  destinations: AuditDestination[],
-  logger: Logger,
-  baseDir: string,
-): Promise<EventLog> {
+async function openEventLog(config: AuditEventsConfig, logger: Logger, baseDir: string): Promise<EventLog> {
   if (!config.journal.enable) return new MemoryEventLog(config.queue.maxSize);
   return openJournal({
     directory: path.resolve(baseDir, config.journal.directory),
     maxBytes: config.journal.maxBytes,
     fsync: config.journal.fsync,
-    destinationIds: destinations.map((destination) => destination.id),
+    destinationIds: configuredDestinationIds(config.destination),
     logger: logger.child({ component: 'journal' }),
   });
 }
@@ -113,13 +108,15 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
       return null;
     }
     logStartWarnings(config, logger);
+    // The log first: destinations record its id next to the sequence numbers they keep.
+    const eventLog = await openEventLog(config, logger, baseDir);
+    log = eventLog;
     destinations = await createAuditDestinationsFromConfig(config.destination, {
       logger,
       baseDir,
       journalDirectory: config.journal.directory,
+      logId: eventLog.id,
     });
-    const eventLog = await openEventLog(config, destinations, logger, baseDir);
-    log = eventLog;
     const processor = new AuditEventProcessor({
       maxConcurrent: config.queue.maxConcurrent,
       readers: destinations.length,

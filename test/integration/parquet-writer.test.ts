@@ -449,6 +449,56 @@ describe('Parquet destination (file system + DuckDB)', function () {
       expect(await metadata('20261015_part1.parquet')).to.equal('12-12');
     });
 
+    it('names the event log its seq range belongs to, and resumes only after its own log', async () => {
+      const journalA = await createParquetDestination(config(), {
+        logger: createSilentLogger(),
+        logId: 'journal-a',
+      });
+      for (const seq of [1, 2, 3]) journalA.writeAuditEvent(makeAuditRecord(), { seq, ack: () => {} });
+      await journalA.close();
+      // Another process (another journal) shares the directory and has numbered further.
+      const journalB = await createParquetDestination(config(), {
+        logger: createSilentLogger(),
+        logId: 'journal-b',
+      });
+      for (const seq of [40, 41]) journalB.writeAuditEvent(makeAuditRecord(), { seq, ack: () => {} });
+      await journalB.close();
+
+      expect(await readParquetKeyValueMetadata(file('20261014_part1.parquet'))).to.deep.equal({
+        'butler-sos.audit.layoutVersion': '1',
+        'butler-sos.audit.seqRange': '1-3',
+        'butler-sos.audit.logId': 'journal-a',
+      });
+      const reopened = async (logId?: string) => {
+        const destination = await createParquetDestination(config(), { logger: createSilentLogger(), logId });
+        await destination.close();
+        return destination.durableThrough;
+      };
+      expect(await reopened('journal-a')).to.equal(3);
+      expect(await reopened('journal-b')).to.equal(41);
+      expect(await reopened('journal-c')).to.equal(0);
+      expect(await reopened(undefined)).to.equal(0);
+    });
+
+    it('starts despite a part file it cannot read, and says which', async () => {
+      const journalA = await createParquetDestination(config(), {
+        logger: createSilentLogger(),
+        logId: 'journal-a',
+      });
+      journalA.writeAuditEvent(makeAuditRecord(), { seq: 5, ack: () => {} });
+      await journalA.close();
+      await writeFile(file('20261014_part7.parquet'), 'not parquet at all');
+      const warnings: string[] = [];
+      const logger = createSilentLogger();
+      logger.warn = ((message: string) => warnings.push(message)) as typeof logger.warn;
+      const destination = await createParquetDestination(config(), { logger, logId: 'journal-a' });
+      await destination.close();
+      expect(destination.durableThrough).to.equal(5);
+      expect(
+        warnings.some((line) => line.startsWith('20261014_part7.parquet') && line.includes('ignored')),
+      ).to.equal(true);
+    });
+
     it('leaves out the seq range when the rows have no seq', async () => {
       await writeOnce([makeAuditRecord()]);
       expect(await readParquetKeyValueMetadata(file('20261014_part1.parquet'))).to.deep.equal({

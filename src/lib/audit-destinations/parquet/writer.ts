@@ -20,7 +20,7 @@ import type { Logger } from '../../logger.js';
 import { PartialWriteError, type BatchItem, type BatchSink } from '../destination.js';
 import { HybridBuffer, bufferedAuditDestination, type BufferedAuditDestination } from '../hybrid-buffer.js';
 import { PARQUET_LAYOUT_VERSION, staticTagsJson, toParquetColumnData } from './schema.js';
-import { formatSeqRange, highestWrittenSeq, SEQ_RANGE_KEY } from './written-seqs.js';
+import { formatSeqRange, highestWrittenSeq, LOG_ID_KEY, SEQ_RANGE_KEY } from './written-seqs.js';
 
 const PARQUET_DESTINATION_ID = 'parquet';
 const PARQUET_CREATED_BY = 'butler-sos-audit-events';
@@ -35,6 +35,8 @@ export interface ParquetDestinationDeps {
   logger: Logger;
   /** Where a relative exportDirectory is resolved from (default: the working directory). */
   baseDir?: string;
+  /** The event log whose sequence numbers the files record; without it none are resumed from. */
+  logId?: string;
 }
 
 type EncodingOptions = Pick<ParquetWriteOptions, 'codec' | 'compressors' | 'rowGroupSize'>;
@@ -45,6 +47,8 @@ export interface ParquetPartFileSinkOptions {
   /** Value of the `tags` column for every row. */
   tagsJson: string | null;
   logger: Logger;
+  /** Recorded next to each file's sequence range. */
+  logId?: string;
 }
 
 function partFileName(date: string, part: number): string {
@@ -94,7 +98,9 @@ function seqRange(items: BatchItem<AuditRecord>[]): string | null {
  * (Grouping all rows of a date together would put seqs 1, 3, 5 in one file and 2, 4 in the
  * next when late events straddle midnight; a crash between the two would then skip 2 and 4.)
  */
-function runsByDate(batch: BatchItem<AuditRecord>[]): Array<{ date: string; items: BatchItem<AuditRecord>[] }> {
+function runsByDate(
+  batch: BatchItem<AuditRecord>[],
+): Array<{ date: string; items: BatchItem<AuditRecord>[] }> {
   const runs: Array<{ date: string; items: BatchItem<AuditRecord>[] }> = [];
   for (const item of batch) {
     const last = runs.at(-1);
@@ -180,6 +186,9 @@ export class ParquetPartFileSink implements BatchSink<AuditRecord> {
     const kvMetadata = [
       { key: LAYOUT_VERSION_KEY, value: PARQUET_LAYOUT_VERSION },
       ...(range === null ? [] : [{ key: SEQ_RANGE_KEY, value: range }]),
+      ...(range === null || this.options.logId === undefined
+        ? []
+        : [{ key: LOG_ID_KEY, value: this.options.logId }]),
     ];
     const records = items.map((item) => item.value);
     try {
@@ -261,6 +270,7 @@ export async function createParquetDestination(
     encoding: encodingOptionsFrom(config),
     tagsJson: staticTagsJson(config.staticTags),
     logger: deps.logger,
+    logId: deps.logId,
   });
   const buffer = new HybridBuffer<AuditRecord>({
     id: PARQUET_DESTINATION_ID,
@@ -269,7 +279,10 @@ export async function createParquetDestination(
     sink,
     logger: deps.logger,
   });
-  const durableThrough = await highestWrittenSeq(directory);
-  deps.logger.info(`Parquet destination writes to ${directory}; its files hold events up to #${durableThrough}`);
+  const durableThrough =
+    deps.logId === undefined ? 0 : await highestWrittenSeq(directory, deps.logId, deps.logger);
+  deps.logger.info(
+    `Parquet destination writes to ${directory}; its files hold events up to #${durableThrough}`,
+  );
   return { ...bufferedAuditDestination(buffer, PARQUET_DESTINATION_ID), durableThrough };
 }
