@@ -85,10 +85,35 @@ function pointsFor(config: InfluxdbConfig, records: AuditRecord[]): InfluxPointM
   return records.map((record) => buildAuditInfluxPointModel(record, mapping));
 }
 
+/** What the sink hands a writer: each point's line. */
+function linesOf(config: InfluxdbConfig, points: InfluxPointModel[]): string[] {
+  return points.map((point) => toLineProtocol(point, { maxStringFieldBytes: config.maxStringFieldBytes }));
+}
+
+function linesFor(config: InfluxdbConfig, records: AuditRecord[]): string[] {
+  return linesOf(config, pointsFor(config, records));
+}
+
+/** Every writer a test opens; the top-level suites close them after each test. */
+const openWriters: InfluxPointWriter[] = [];
+
+function opened<W extends InfluxPointWriter>(writer: W): W {
+  openWriters.push(writer);
+  return writer;
+}
+
+async function closeOpenWriters(): Promise<void> {
+  await Promise.all(openWriters.splice(0).map((writer) => writer.close()));
+}
+
+function writerFor(config: InfluxdbConfig): InfluxPointWriter {
+  return opened(createInfluxPointWriter(config, createSilentLogger()));
+}
+
 /** The InfluxWriteError a write rejects with (fails the test when it resolves). */
-async function writeError(writer: InfluxPointWriter, points: InfluxPointModel[]): Promise<InfluxWriteError> {
+async function writeError(writer: InfluxPointWriter, lines: string[]): Promise<InfluxWriteError> {
   try {
-    await writer.write(points);
+    await writer.write(lines);
   } catch (error) {
     expect(error).to.be.instanceOf(InfluxWriteError);
     return error as InfluxWriteError;
@@ -133,9 +158,8 @@ function describeRoundTrip(name: string, getInfluxd: () => InfluxdServer, getTar
     beforeEach(() => {
       target = getTarget();
       config = target.config({ measurementName: freshMeasurement() });
-      writer = createInfluxPointWriter(config, createSilentLogger());
+      writer = writerFor(config);
     });
-    afterEach(() => writer.close());
 
     const readBack = (): Promise<Row[]> =>
       getInfluxd().query(target.db, `SELECT * FROM ${quoteIdentifier(config.measurementName)}`, {
@@ -146,7 +170,7 @@ function describeRoundTrip(name: string, getInfluxd: () => InfluxdServer, getTar
       records: AuditRecord[],
     ): Promise<{ points: InfluxPointModel[]; rows: Row[] }> {
       const points = pointsFor(config, records);
-      await writer.write(points);
+      await writer.write(linesOf(config, points));
       return { points, rows: await readBack() };
     }
 
@@ -227,7 +251,6 @@ function describeRoundTrip(name: string, getInfluxd: () => InfluxdServer, getTar
 
     it('cuts a string field over maxStringFieldBytes at a character boundary and names it', async () => {
       config = target.config({ measurementName: config.measurementName, maxStringFieldBytes: 1024 });
-      writer = createInfluxPointWriter(config, createSilentLogger());
       const { rows } = await writeAndReadBack([makeAuditRecord({ objectData: 'é'.repeat(1000) })]);
       expect(rows[0]).to.include({ objectData: 'é'.repeat(512), truncatedFields: 'objectData' });
     });
@@ -243,13 +266,13 @@ function describeRoundTrip(name: string, getInfluxd: () => InfluxdServer, getTar
 
     it('classifies a field type conflict as rejected, with the server message', async () => {
       const [point] = pointsFor(config, [makeAuditRecord()]);
-      await writer.write([point]);
+      await writer.write(linesOf(config, [point]));
       const conflicting = {
         ...point,
         timestampNs: point.timestampNs + 1n,
         fields: { ...point.fields, durationMs: 'slow' },
       };
-      const error = await writeError(writer, [conflicting]);
+      const error = await writeError(writer, linesOf(config, [conflicting]));
       expect(error.kind).to.equal('rejected');
       expect(error.details.serverMessage).to.include('field type conflict');
     });
@@ -266,6 +289,7 @@ describe('InfluxDB writers against real servers', function () {
   after(async () => {
     await influxd?.stop();
   });
+  afterEach(closeOpenWriters);
 
   describe('v1 (influx package, real influxd)', () => {
     const db = 'audit_v1';
@@ -297,12 +321,11 @@ describe('InfluxDB writers against real servers', function () {
         retentionPolicy: { name: rp, duration: 'INF' },
         auth: { enable: false, username: '', password: '' },
       });
-      const point = () => pointsFor(target().config(), [makeAuditRecord()]);
+      const point = () => linesFor(target().config(), [makeAuditRecord()]);
 
       it('classifies a missing database as configuration (404)', async () => {
-        const writer = createInfluxPointWriter(
+        const writer = writerFor(
           influxdbConfig(1, { port: influxd.port }, { v1Config: v1Config('no_such_db') }),
-          createSilentLogger(),
         );
         const error = await writeError(writer, point());
         expect(error.kind).to.equal('configuration');
@@ -313,9 +336,8 @@ describe('InfluxDB writers against real servers', function () {
       });
 
       it('classifies a missing retention policy (500) as transient: the package passes on no 5xx status', async () => {
-        const writer = createInfluxPointWriter(
+        const writer = writerFor(
           influxdbConfig(1, { port: influxd.port }, { v1Config: v1Config(db, 'no_such_rp') }),
-          createSilentLogger(),
         );
         const error = await writeError(writer, point());
         expect(error.kind).to.equal('transient');
@@ -323,15 +345,16 @@ describe('InfluxDB writers against real servers', function () {
       });
 
       it('classifies a server that does not answer in time as transient, and writes again once it does', async () => {
-        const writer = createV1PointWriter({
-          host: '127.0.0.1',
-          port: influxd.port,
-          protocol: 'http',
-          database: db,
-          retentionPolicy: 'autogen',
-          timeoutMs: 500,
-          lineProtocol: { maxStringFieldBytes: 65536 },
-        });
+        const writer = opened(
+          createV1PointWriter({
+            host: '127.0.0.1',
+            port: influxd.port,
+            protocol: 'http',
+            database: db,
+            retentionPolicy: 'autogen',
+            timeoutMs: 500,
+          }),
+        );
         influxd.pause();
         try {
           expect((await writeError(writer, point())).kind).to.equal('transient');
@@ -342,10 +365,7 @@ describe('InfluxDB writers against real servers', function () {
       });
 
       it('classifies a refused connection as transient, every time (the host is never taken out of the pool)', async () => {
-        const writer = createInfluxPointWriter(
-          influxdbConfig(1, { port: await closedPort() }),
-          createSilentLogger(),
-        );
+        const writer = writerFor(influxdbConfig(1, { port: await closedPort() }));
         for (let attempt = 0; attempt < 2; attempt++) {
           const error = await writeError(writer, point());
           expect(error.kind).to.equal('transient');
@@ -365,15 +385,14 @@ describe('InfluxDB writers against real servers', function () {
       });
 
       const writerWith = (auth: { enable: boolean; username: string; password: string }) =>
-        createInfluxPointWriter(
+        writerFor(
           influxdbConfig(
             1,
             { port: secured.port },
             { v1Config: { dbName: db, retentionPolicy: { name: 'autogen', duration: 'INF' }, auth } },
           ),
-          createSilentLogger(),
         );
-      const points = () => pointsFor(target().config(), [makeAuditRecord()]);
+      const points = () => linesFor(target().config(), [makeAuditRecord()]);
 
       it('classifies missing and wrong credentials as configuration (401)', async () => {
         const { username } = secured.credentials!;
@@ -441,11 +460,8 @@ describe('InfluxDB writers against real servers', function () {
         ...changes,
       });
       const writerWith = (changes: { org?: string; bucket?: string; token?: string }) =>
-        createInfluxPointWriter(
-          influxdbConfig(2, { port: emulator.port }, { v2Config: v2Config(changes) }),
-          createSilentLogger(),
-        );
-      const points = () => pointsFor(target().config(), [makeAuditRecord()]);
+        writerFor(influxdbConfig(2, { port: emulator.port }, { v2Config: v2Config(changes) }));
+      const points = () => linesFor(target().config(), [makeAuditRecord()]);
 
       it('classifies a wrong token as configuration (401)', async () => {
         const error = await writeError(writerWith({ token: 'wrong' }), points());
@@ -477,14 +493,9 @@ describe('InfluxDB writers against real servers', function () {
         emulator.dropNextWrites(1);
         expect((await writeError(writerWith({}), points())).kind).to.equal('transient');
         emulator.timeoutNextWrites(1);
-        const impatient = createV2PointWriter({
-          url: emulator.url,
-          token: TOKEN,
-          org: 'my-org',
-          bucket,
-          timeoutMs: 300,
-          lineProtocol: { maxStringFieldBytes: 65536 },
-        });
+        const impatient = opened(
+          createV2PointWriter({ url: emulator.url, token: TOKEN, org: 'my-org', bucket, timeoutMs: 300 }),
+        );
         expect((await writeError(impatient, points())).kind).to.equal('transient');
         await impatient.write(points());
       });
@@ -492,7 +503,7 @@ describe('InfluxDB writers against real servers', function () {
       it('sends one request per batch, whatever its size', async () => {
         const before = emulator.stats.writeRequests;
         await writerWith({}).write(
-          pointsFor(
+          linesFor(
             target().config(),
             Array.from({ length: 2500 }, () => makeAuditRecord()),
           ),
@@ -529,16 +540,12 @@ describe('InfluxDB writers against real servers', function () {
 
     describe('v3: errors and what the client sends', () => {
       const writerWith = (changes: { database?: string; token?: string; writeTimeout?: number }) =>
-        createInfluxPointWriter(
-          influxdbConfig(3, { port: emulator.port }, { v3Config: v3Config(changes) }),
-          createSilentLogger(),
-        );
-      const points = () => pointsFor(target().config(), [makeAuditRecord()]);
+        writerFor(influxdbConfig(3, { port: emulator.port }, { v3Config: v3Config(changes) }));
+      const points = () => linesFor(target().config(), [makeAuditRecord()]);
 
       it('writes the IDs as tags by default, and the eventId field under its own name', async () => {
         const config = target().config({ measurementName: freshMeasurement() });
-        const [point] = pointsFor(config, [makeAuditRecord()]);
-        await createInfluxPointWriter(config, createSilentLogger()).write([point]);
+        await writerFor(config).write(linesFor(config, [makeAuditRecord()]));
         const tagKeys = await influxd.query(
           database,
           `SHOW TAG KEYS FROM ${quoteIdentifier(config.measurementName)}`,
@@ -596,7 +603,7 @@ describe('InfluxDB writers against real servers', function () {
       it('never asks for no_sync: every write goes to the all-or-nothing /api/v2/write, one request per batch', async () => {
         const before = emulator.stats.writeRequests;
         await writerWith({}).write(
-          pointsFor(
+          linesFor(
             target().config(),
             Array.from({ length: 2500 }, () => makeAuditRecord()),
           ),
@@ -675,17 +682,13 @@ describe('InfluxDB writers on the wire (scripted server)', function () {
   beforeEach(async () => {
     server = await startScriptedServer();
   });
+  afterEach(closeOpenWriters);
   afterEach(() => server.close());
 
   const records = () =>
     Array.from({ length: 2500 }, (_, i) => makeAuditRecord({ sheetName: `sheet "${i}", a=b \\ ü` }));
-  const writerFor = (config: InfluxdbConfig) => createInfluxPointWriter(config, createSilentLogger());
-  const expectedBody = (config: InfluxdbConfig, points: InfluxPointModel[]) =>
-    points
-      .map((point) => toLineProtocol(point, { maxStringFieldBytes: config.maxStringFieldBytes }))
-      .join('\n');
 
-  it('v1: one POST /write?db&rp&precision=n with Basic auth, carrying exactly the lines toLineProtocol writes', async () => {
+  it('v1: one POST /write?db&rp&precision=n with Basic auth, carrying exactly the lines it is given', async () => {
     const config = influxdbConfig(
       1,
       { port: server.port },
@@ -697,8 +700,8 @@ describe('InfluxDB writers on the wire (scripted server)', function () {
         },
       },
     );
-    const points = pointsFor(config, records());
-    await writerFor(config).write(points);
+    const lines = linesFor(config, records());
+    await writerFor(config).write(lines);
     expect(server.requests).to.have.length(1);
     const [request] = server.requests;
     expect(request.method).to.equal('POST');
@@ -709,21 +712,21 @@ describe('InfluxDB writers on the wire (scripted server)', function () {
       precision: 'n',
     });
     expect(request.headers.authorization).to.equal(`Basic ${Buffer.from('writer:p:w').toString('base64')}`);
-    expect(request.body).to.equal(expectedBody(config, points));
+    expect(request.body).to.equal(lines.join('\n'));
   });
 
   it("v1: keeps a \\' exactly (the influx package's own escaping would double the backslash)", async () => {
     const config = influxdbConfig(1, { port: server.port });
-    const points = pointsFor(config, [makeAuditRecord({ appName: "O\\'Brien", sheetName: "it\\'s" })]);
-    await writerFor(config).write(points);
-    expect(server.requests[0].body).to.equal(expectedBody(config, points));
+    const lines = linesFor(config, [makeAuditRecord({ appName: "O\\'Brien", sheetName: "it\\'s" })]);
+    await writerFor(config).write(lines);
+    expect(server.requests[0].body).to.equal(lines.join('\n'));
     expect(server.requests[0].body).to.include("appName=O\\'Brien").and.include('sheetName="it\\\\\'s"');
   });
 
   it('v2: one POST /api/v2/write?org&bucket&precision=ns with the token, for any batch size', async () => {
     const config = influxdbConfig(2, { port: server.port });
-    const points = pointsFor(config, records());
-    await writerFor(config).write(points);
+    const lines = linesFor(config, records());
+    await writerFor(config).write(lines);
     expect(server.requests).to.have.length(1);
     const [request] = server.requests;
     expect(request.url.pathname).to.equal('/api/v2/write');
@@ -734,19 +737,19 @@ describe('InfluxDB writers on the wire (scripted server)', function () {
     });
     expect(request.headers.authorization).to.equal(`Token ${TOKEN}`);
     expect(request.headers['content-type']).to.equal('text/plain; charset=utf-8');
-    expect(request.body).to.equal(expectedBody(config, points));
+    expect(request.body).to.equal(lines.join('\n'));
   });
 
   it('v3: one POST /api/v2/write?bucket&precision=ns with the token, never no_sync', async () => {
     const config = influxdbConfig(3, { port: server.port });
-    const points = pointsFor(config, records());
-    await writerFor(config).write(points);
+    const lines = linesFor(config, records());
+    await writerFor(config).write(lines);
     expect(server.requests).to.have.length(1);
     const [request] = server.requests;
     expect(request.url.pathname).to.equal('/api/v2/write');
     expect(Object.fromEntries(request.url.searchParams)).to.deep.equal({ bucket: 'audit', precision: 'ns' });
     expect(request.headers.authorization).to.equal(`Token ${TOKEN}`);
-    expect(request.body).to.equal(expectedBody(config, points));
+    expect(request.body).to.equal(lines.join('\n'));
   });
 
   it('sends nothing for an empty batch (InfluxDB 3 refuses an empty write)', async () => {
@@ -760,7 +763,7 @@ describe('InfluxDB writers on the wire (scripted server)', function () {
       const writeAnswered = async (answer: ScriptedAnswer) => {
         server.answerWith(answer);
         const config = influxdbConfig(version, { port: server.port });
-        return writeError(writerFor(config), pointsFor(config, [makeAuditRecord()]));
+        return writeError(writerFor(config), linesFor(config, [makeAuditRecord()]));
       };
       const jsonError = (text: string) => ({
         headers: { 'content-type': 'application/json' },
@@ -784,6 +787,27 @@ describe('InfluxDB writers on the wire (scripted server)', function () {
           const error = await writeAnswered({ status, ...jsonError('unable to parse: bad line') });
           expect(error.kind).to.equal('rejected');
           expect(error.details).to.deep.include({ status, serverMessage: 'unable to parse: bad line' });
+        }
+      });
+
+      it('400 quoting a refused line that holds the text of a request-level refusal: rejected', async () => {
+        const line = 'audit_event,appName=a sheetName="cannot write to soft-deleted database x" 1';
+        const error = await writeAnswered({
+          status: 400,
+          ...jsonError(`write buffer error: unable to parse '${line}': bad timestamp`),
+        });
+        expect(error.kind).to.equal('rejected');
+      });
+
+      it(`400 with the request-level texts of InfluxDB 3: ${version === 3 ? 'configuration' : 'rejected (only v3 sends them)'}`, async () => {
+        for (const text of [
+          "cannot write to soft-deleted database 'audit' - it is marked for deletion",
+          'write buffer error: Adding a new database would exceed limit of 5 databases',
+          'Authorization header was malformed, the request was not in the form of ...',
+          'db name cannot be empty',
+        ]) {
+          const error = await writeAnswered({ status: 400, ...jsonError(text) });
+          expect(error.kind, text).to.equal(version === 3 ? 'configuration' : 'rejected');
         }
       });
 
@@ -826,14 +850,13 @@ describe('InfluxDB writers over https', function () {
     await server?.close();
     rmSync(dir, { recursive: true, force: true });
   });
+  afterEach(closeOpenWriters);
 
   for (const version of [1, 2, 3] as const) {
     it(`v${version}: protocol https writes over TLS`, async () => {
       const config = influxdbConfig(version, { port: server.port, protocol: 'https' });
       const before = server.requests.length;
-      await createInfluxPointWriter(config, createSilentLogger()).write(
-        pointsFor(config, [makeAuditRecord()]),
-      );
+      await writerFor(config).write(linesFor(config, [makeAuditRecord()]));
       expect(server.requests.length - before).to.equal(1);
     });
   }

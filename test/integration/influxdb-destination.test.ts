@@ -7,12 +7,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
+import sinon from 'sinon';
 import { createAuditModule, type AuditModule } from '../../src/lib/audit-module.js';
+import { createInfluxdbDestination } from '../../src/lib/audit-destinations/influxdb/buffer.js';
 import { auditPointTimestampNs } from '../../src/lib/audit-destinations/influxdb/point-model.js';
+import {
+  createInfluxPointWriter,
+  InfluxWriteError,
+} from '../../src/lib/audit-destinations/influxdb/writers.js';
 import { utcDate } from '../../src/lib/audit-events/record.js';
 import type { AuditEnvelope } from '../../src/lib/audit-events/types.js';
 import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
-import { createLogger } from '../../src/lib/logger.js';
+import { createLogger, createSilentLogger } from '../../src/lib/logger.js';
+import { makeAuditRecord } from '../support/audit-records.js';
 import { freshEnvelope } from '../support/fixtures.js';
 import { startInfluxEmulator, type InfluxEmulator } from '../support/influx-emulator.js';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.js';
@@ -269,9 +276,13 @@ describe('InfluxDB destination, end to end', function () {
         const targetPolicy = versionCase.version === 1 ? 'audit' : undefined;
         await eventually(
           async () => {
-            const policies = await influxd.query(versionCase.database, 'SHOW RETENTION POLICIES').catch(() => []);
+            const policies = await influxd
+              .query(versionCase.database, 'SHOW RETENTION POLICIES')
+              .catch(() => []);
             const preferred = policies.find((row) => row.default === true);
-            return preferred && (targetPolicy === undefined || preferred.name === targetPolicy) ? true : undefined;
+            return preferred && (targetPolicy === undefined || preferred.name === targetPolicy)
+              ? true
+              : undefined;
           },
           30000,
           'the database and its default retention policy',
@@ -529,7 +540,8 @@ describe('InfluxDB destination, end to end', function () {
         });
         await eventually(
           async () => {
-            const databases = await small.query('audit_v1_413', 'SHOW DATABASES');
+            // Until the first database exists, influxd answers a series without values, which query() cannot read.
+            const databases = await small.query('audit_v1_413', 'SHOW DATABASES').catch(() => []);
             return databases.some((row) => row.name === 'audit_v1_413') ? true : undefined;
           },
           30000,
@@ -543,6 +555,184 @@ describe('InfluxDB destination, end to end', function () {
         expect(Number(rows[0].n)).to.equal(100);
       } finally {
         await small.stop();
+      }
+    });
+
+    it('v1: one event larger than the server takes (413) is kept and retried with the fix logged, never dead-lettered', async () => {
+      const small = await startInfluxd({ maxBodySize: 16384 });
+      try {
+        const { baseUrl, logs, journalDirectory } = await startModule({
+          host: '127.0.0.1',
+          port: small.port,
+          version: 1,
+          writeFrequency: 100,
+          v1Config: { dbName: 'audit_v1_413_one' },
+        });
+        // Written only once the database exists: a 404 first would hold back the next log for a minute.
+        await eventually(
+          async () => {
+            const databases = await small.query('audit_v1_413_one', 'SHOW DATABASES').catch(() => []);
+            return databases.some((row) => row.name === 'audit_v1_413_one') ? true : undefined;
+          },
+          30000,
+          'the database',
+        );
+        const big = eventNow('object.view.duration', (envelope) => {
+          envelope.payload.event!.objectData = 'x'.repeat(20000); // one line over 16 KB
+        });
+        expect(await post(baseUrl, big)).to.equal(202);
+        await eventually(async () =>
+          logs.some((line) => line.includes('a single event is larger than')) ? true : undefined,
+        );
+        expect(existsSync(path.join(journalDirectory, 'dead-letter'))).to.equal(false);
+      } finally {
+        await Promise.all(running.map((entry) => entry.module.stop())); // gives up on the kept event
+        running = [];
+        await small.stop();
+      }
+    });
+  });
+
+  /**
+   * The destination itself rather than the whole module, so that every request its sink makes
+   * can be watched: a stub around the real writer records each write's size and outcome, and
+   * can queue an emulator fault at a chosen moment.
+   */
+  describe('isolating one poison point in a full batch', () => {
+    const EVENTS = 1000;
+    const POISON = 637;
+
+    interface Attempt {
+      size: number;
+      /** Set when the write failed. */
+      kind?: InfluxWriteError['kind'];
+    }
+
+    async function writeBatchWithPoison(
+      versionCase: VersionCase,
+      afterFailure: (attempt: Attempt, attempts: Attempt[]) => void = () => {},
+    ): Promise<{ attempts: Attempt[]; poisonEventId: string; deadLetterFile: string }> {
+      const validation = validateAuditEventsConfig({
+        destination: {
+          type: 'influxdb',
+          influxdb: versionCase.influxdbConfig({ writeFrequency: 600000, maxBatchSize: EVENTS }),
+        },
+      });
+      if (!validation.ok) throw new Error(validation.problems.join('\n'));
+      const config = validation.config.destination.influxdb!;
+      const writer = createInfluxPointWriter(config, createSilentLogger());
+      const realWrite = writer.write;
+      const attempts: Attempt[] = [];
+      sinon.stub(writer, 'write').callsFake(async (lines: string[]) => {
+        const attempt: Attempt = { size: lines.length };
+        attempts.push(attempt);
+        try {
+          await realWrite(lines);
+        } catch (error) {
+          attempt.kind = (error as InfluxWriteError).kind;
+          afterFailure(attempt, attempts);
+          throw error;
+        }
+      });
+      const deadLetterDirectory = tempDir('isolation-dead-letter');
+      const destination = createInfluxdbDestination(config, {
+        logger: createSilentLogger(),
+        deadLetterDirectory,
+        writer,
+      });
+      await destination.ready; // the database and its default retention policy exist
+      const start = Date.now();
+      // `visible` already stored as a string: the one event carrying a boolean `visible` conflicts.
+      const seeded = await influxd.write(
+        versionCase.database,
+        `audit_event visible="yes",seed="seed" ${start - 1}000000`,
+      );
+      expect(seeded.status).to.equal(204);
+      const records = Array.from({ length: EVENTS }, (_, i) =>
+        makeAuditRecord({ timestampMs: start + i, visible: i === POISON ? false : null }),
+      );
+      for (const record of records) destination.writeAuditEvent(record);
+      await destination.close(); // one batch of all of them, retried until written
+      return {
+        attempts,
+        poisonEventId: records[POISON].eventId,
+        deadLetterFile: path.join(deadLetterDirectory, `influxdb-${utcDate(Date.now())}.ndjson`),
+      };
+    }
+
+    /** Every healthy event stored once, the poison only in the dead-letter file, once. */
+    async function expectPoisonIsolated(
+      database: string,
+      { poisonEventId, deadLetterFile }: { poisonEventId: string; deadLetterFile: string },
+    ): Promise<void> {
+      // Distinct timestamps: a healthy event written twice overwrites itself, so 999 means each once.
+      const rows = await influxd.query(database, 'SELECT count("eventId") AS n FROM audit_event');
+      expect(Number(rows[0].n)).to.equal(EVENTS - 1);
+      expect(await pointsOf(database, poisonEventId)).to.have.length(0);
+      const deadLetters = readFileSync(deadLetterFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      expect(deadLetters).to.have.length(1);
+      expect(deadLetters[0]).to.include({ destination: 'influxdb', eventId: poisonEventId });
+      expect(deadLetters[0].reason).to.include('field type conflict');
+      expect(deadLetters[0].payload).to.include(poisonEventId);
+    }
+
+    const refusedSizes = (attempts: Attempt[]) =>
+      attempts.filter((attempt) => attempt.kind === 'rejected').map((attempt) => attempt.size);
+
+    it('v1: narrows 1000 → 500 → 250 → 100 → 10 → 1, stores the other 999 and dead-letters the poison once', async () => {
+      const versionCase = v1Case('audit_v1_isolation');
+      const outcome = await writeBatchWithPoison(versionCase);
+      expect(refusedSizes(outcome.attempts)).to.deep.equal([1000, 500, 250, 100, 10, 1]);
+      expect(
+        outcome.attempts.every((attempt) => attempt.kind === undefined || attempt.kind === 'rejected'),
+      ).to.equal(true);
+      await expectPoisonIsolated(versionCase.database, outcome);
+    });
+
+    it('v2: a transient fault right after the first refusal: the batch is retried, nothing stored twice or lost', async () => {
+      const versionCase = await v2Case('audit_v2_isolation_fault');
+      const emulator = versionCase.emulator!;
+      try {
+        let faulted = false;
+        const outcome = await writeBatchWithPoison(versionCase, (attempt) => {
+          if (attempt.kind === 'rejected' && !faulted) {
+            faulted = true;
+            emulator.failNextWrites(1, { status: 503 });
+          }
+        });
+        // The fault hit the first half (500); the whole batch was isolated again afterwards.
+        expect(outcome.attempts.slice(0, 2)).to.deep.equal([
+          { size: 1000, kind: 'rejected' },
+          { size: 500, kind: 'transient' },
+        ]);
+        expect(refusedSizes(outcome.attempts)).to.deep.equal([1000, 1000, 500, 250, 100, 10, 1]);
+        await expectPoisonIsolated(versionCase.database, outcome);
+      } finally {
+        await emulator.stop();
+      }
+    });
+
+    it('v2: a transient fault right after the poison was refused alone: it is dead-lettered once, the rest retried', async () => {
+      const versionCase = await v2Case('audit_v2_isolation_late_fault');
+      const emulator = versionCase.emulator!;
+      try {
+        let faulted = false;
+        const outcome = await writeBatchWithPoison(versionCase, (attempt) => {
+          if (attempt.kind === 'rejected' && attempt.size === 1 && !faulted) {
+            faulted = true;
+            emulator.failNextWrites(1, { status: 503 });
+          }
+        });
+        // The events after the poison (638..999) came back as one batch, without it.
+        const transient = outcome.attempts.findIndex((attempt) => attempt.kind === 'transient');
+        expect(outcome.attempts[transient + 1]).to.deep.equal({ size: EVENTS - POISON - 1 });
+        expect(refusedSizes(outcome.attempts)).to.deep.equal([1000, 500, 250, 100, 10, 1]);
+        await expectPoisonIsolated(versionCase.database, outcome);
+      } finally {
+        await emulator.stop();
       }
     });
   });

@@ -53,7 +53,7 @@ export interface Series {
   name?: string;
   tags?: Record<string, string>;
   columns: string[];
-  values: unknown[][];
+  values?: unknown[][];
 }
 
 export interface StatementResult {
@@ -400,7 +400,7 @@ function assertNoQueryErrors(response: QueryResponse, statement: string): void {
 
 function rowsOf(result: StatementResult | undefined, exactTime: boolean): Row[] {
   return (result?.series ?? []).flatMap((series) =>
-    series.values.map((values) => {
+    (series.values ?? []).map((values) => {
       const row: Row = { ...series.tags };
       series.columns.forEach((column, index) => (row[column] = values[index]));
       if (exactTime && row.time !== null && row.time !== undefined)

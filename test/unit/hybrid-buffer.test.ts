@@ -473,4 +473,10 @@ describe('retryDelayMs', () => {
     expect(retryDelayMs(1, retry, new TransientError('429', 90000), () => 1)).to.equal(90000);
     expect(retryDelayMs(3, retry, new TransientError('429', 10), () => 1)).to.equal(4000);
   });
+
+  it('waits at most an hour for a Retry-After (setTimeout fires after 1 ms beyond 2^31-1 ms)', () => {
+    const hour = 60 * 60 * 1000;
+    expect(retryDelayMs(1, retry, new TransientError('503', 2 ** 31), () => 1)).to.equal(hour);
+    expect(retryDelayMs(1, retry, new TransientError('503', 7 * 24 * hour), () => 0)).to.equal(hour);
+  });
 });

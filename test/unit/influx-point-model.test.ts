@@ -184,10 +184,6 @@ describe('auditPointTimestampNs', () => {
     expect(auditPointTimestampNs(0, 'é')).to.equal(665_217n);
   });
 
-  it('is deterministic, so that a replayed event overwrites itself', () => {
-    expect(auditPointTimestampNs(ms, VIEW_EVENT_ID)).to.equal(auditPointTimestampNs(ms, VIEW_EVENT_ID));
-  });
-
   it('keeps two events of the same millisecond apart, inside that millisecond', () => {
     const first = auditPointTimestampNs(ms, VIEW_EVENT_ID);
     const second = auditPointTimestampNs(ms, 'c9d0e1f2-a3b4-4c5d-8e6f-708192a3b4c5');
@@ -195,10 +191,6 @@ describe('auditPointTimestampNs', () => {
     for (const ns of [first, second]) {
       expect(ns >= BigInt(ms) * 1_000_000n && ns < BigInt(ms + 1) * 1_000_000n).to.equal(true);
     }
-  });
-
-  it('stays exact beyond 2^53 ns (today is about 1.8e18 ns)', () => {
-    expect(auditPointTimestampNs(ms, 'a').toString()).to.equal(`${ms}002220`);
   });
 });
 

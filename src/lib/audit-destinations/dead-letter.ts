@@ -30,7 +30,10 @@ export class DeadLetterFile {
     return path.join(this.directory, `${this.destinationId}-${utcDate(this.now().getTime())}.ndjson`);
   }
 
-  /** Appends and fsyncs: a dead-lettered event is acked, so the file must hold it first. */
+  /**
+   * Appends and fsyncs: a dead-lettered event is acked, so the file must hold it first. A
+   * caller passes a whole batch's records at once: one open and one fsync for all of them.
+   */
   async append(records: DeadLetterRecord[]): Promise<void> {
     if (records.length === 0) return;
     await mkdir(this.directory, { recursive: true });

@@ -19,7 +19,7 @@ import {
   type DestinationStatus,
 } from './destination.js';
 
-export interface RetryOptions {
+interface RetryOptions {
   /** Wait before the first retry; doubles with every failure in a row. */
   initialDelayMs: number;
   /** Upper bound of the back-off (a server's Retry-After may ask for longer). */
@@ -41,7 +41,7 @@ export interface CloseOptions {
   timeoutMs?: number;
 }
 
-export const DEFAULT_RETRY: RetryOptions = { initialDelayMs: 1000, maxDelayMs: 60000 };
+const DEFAULT_RETRY: RetryOptions = { initialDelayMs: 1000, maxDelayMs: 60000 };
 
 /** Thrown by close() when its deadline passed before everything buffered was written. */
 export class BufferCloseTimeoutError extends Error {
@@ -56,8 +56,15 @@ interface BufferedEntry<T> {
 }
 
 /**
+ * The longest Retry-After honoured. Beyond 2^31-1 ms setTimeout fires after 1 ms, which would
+ * turn a server asking for a very long wait into a tight retry loop; an hour is long enough.
+ */
+const MAX_SERVER_RETRY_AFTER_MS = 60 * 60 * 1000;
+
+/**
  * Exponential back-off with "equal jitter" (half fixed, half random), so that many
- * buffers failing together do not retry in lockstep, but never sooner than the server asked.
+ * buffers failing together do not retry in lockstep, but never sooner than the server asked
+ * (up to an hour).
  */
 export function retryDelayMs(
   failuresInARow: number,
@@ -68,7 +75,7 @@ export function retryDelayMs(
   const exponential = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** Math.max(0, failuresInARow - 1));
   const jittered = exponential / 2 + random() * (exponential / 2);
   const serverMinimum = error instanceof TransientError ? (error.retryAfterMs ?? 0) : 0;
-  return Math.round(Math.max(jittered, serverMinimum));
+  return Math.round(Math.max(jittered, Math.min(serverMinimum, MAX_SERVER_RETRY_AFTER_MS)));
 }
 
 export class HybridBuffer<T> {
@@ -240,10 +247,11 @@ export class HybridBuffer<T> {
   }
 
   /**
-   * Keeps the batch at the head and retries it later. A PermanentError is retried too, for
-   * now: dropping audit data needs a dead-letter file to move it to, and that belongs to the
-   * InfluxDB destination's work; until then a refused batch is logged as an error (it needs a
-   * human) and kept, so nothing is lost.
+   * Keeps the batch at the head and retries it later. A PermanentError is retried too, and
+   * logged at error: it needs a human, and dropping audit data on it would lose events. No
+   * server refusal reaches this point (the InfluxDB sink moves refused points to its
+   * dead-letter file itself); Parquet's PermanentErrors are a date that cannot be a file name
+   * and rows the encoder cannot encode, which mean a bug to fix, after which the retry succeeds.
    */
   private handleFailure(itemCount: number, error: unknown): void {
     this.failed += 1;

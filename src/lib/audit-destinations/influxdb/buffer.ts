@@ -18,15 +18,20 @@ import {
   type CloseOptions,
 } from '../hybrid-buffer.js';
 import { startInfluxSetup } from './init.js';
-import { toLineProtocol } from './line-protocol.js';
+import { toLineProtocol, type LineProtocolOptions } from './line-protocol.js';
 import {
   buildAuditInfluxPointModel,
   influxMappingOptions,
   resolveIdTags,
   type InfluxMappingOptions,
-  type InfluxPointModel,
 } from './point-model.js';
-import { createInfluxPointWriter, InfluxWriteError, type InfluxPointWriter } from './writers.js';
+import { refusesCredentials } from './write-errors.js';
+import {
+  createInfluxPointWriter,
+  influxConnection,
+  InfluxWriteError,
+  type InfluxPointWriter,
+} from './writers.js';
 
 export const INFLUXDB_DESTINATION_ID = 'influxdb';
 
@@ -36,13 +41,21 @@ const ISOLATION_STEPS = [500, 250, 100, 10, 1];
 /** A configuration problem is logged at most this often (the buffer keeps retrying). */
 const CONFIG_PROBLEM_LOG_INTERVAL_MS = 60_000;
 
+/** An item with its line, converted once per write() and sent as it is by every attempt. */
 interface PendingPoint {
   item: BatchItem<AuditRecord>;
-  point: InfluxPointModel;
+  eventId: string;
+  line: string;
+}
+
+/** A point the server refused for its content, waiting for the batch's one dead-letter append. */
+interface RefusedPoint {
+  entry: PendingPoint;
+  error: InfluxWriteError;
 }
 
 /** The next, smaller batch size to try for a refused chunk of `length` points. */
-export function nextIsolationSize(length: number, maxBatchSize: number): number {
+function nextIsolationSize(length: number, maxBatchSize: number): number {
   return [maxBatchSize, ...ISOLATION_STEPS].find((size) => size < length) ?? 1;
 }
 
@@ -54,93 +67,140 @@ function chunks<T>(items: T[], size: number): T[][] {
 
 /** What a user should change when the server says the configuration is wrong. */
 function configurationFix(error: InfluxWriteError, config: InfluxdbConfig): string {
-  const where = `${config.protocol}://${config.host}:${config.port} (InfluxDB v${config.version})`;
-  if (error.details.status === 404) {
-    return `the database or bucket does not exist on ${where}: create it, or check destination.influxdb.v${config.version}Config`;
+  const where = `${influxConnection(config).url} (InfluxDB v${config.version})`;
+  const block = `destination.influxdb.v${config.version}Config`;
+  const status = error.details.status;
+  if (status === 404) {
+    return `the database or bucket does not exist on ${where}: create it, or check ${block}`;
   }
-  return `the server at ${where} refused the credentials: check the token/username/password in destination.influxdb.v${config.version}Config and their write permission`;
+  if (refusesCredentials(status)) {
+    return `the server at ${where} refused the credentials: check the token/username/password in ${block} and their write permission`;
+  }
+  if (status === 413) {
+    return (
+      `a single event is larger than ${where}, or a proxy in front of it, accepts in one request: ` +
+      'raise that request size limit, or lower destination.influxdb.maxStringFieldBytes'
+    );
+  }
+  return `the server at ${where} refused the request itself, not its events: check ${block} and the server`;
 }
 
-export interface InfluxBatchSinkOptions {
+interface InfluxBatchSinkOptions {
   writer: InfluxPointWriter;
-  mapping: InfluxMappingOptions;
-  maxStringFieldBytes: number;
-  maxBatchSize: number;
   deadLetter: DeadLetterFile;
   config: InfluxdbConfig;
   logger: Logger;
   now?: () => number;
 }
 
-export class InfluxBatchSink implements BatchSink<AuditRecord> {
+class InfluxBatchSink implements BatchSink<AuditRecord> {
+  private readonly mapping: InfluxMappingOptions;
+  private readonly lineProtocol: LineProtocolOptions;
   private lastConfigProblemLoggedAt = -Infinity;
 
-  constructor(private readonly options: InfluxBatchSinkOptions) {}
+  constructor(private readonly options: InfluxBatchSinkOptions) {
+    this.mapping = influxMappingOptions(options.config);
+    this.lineProtocol = { maxStringFieldBytes: options.config.maxStringFieldBytes };
+  }
 
   /**
    * Writes or dead-letters every item of the batch. On a transient or configuration error
    * the items not yet handled go back to the buffer (PartialWriteError when some were).
    */
   async write(batch: BatchItem<AuditRecord>[]): Promise<void> {
-    const pending = batch.map((item) => ({ item, point: buildAuditInfluxPointModel(item.value, this.options.mapping) }));
+    const pending = batch.map((item) => this.toPendingPoint(item));
     const handled = new Set<BatchItem<AuditRecord>>();
+    const refused: RefusedPoint[] = [];
+    let failure: unknown;
     try {
-      await this.writeIsolating(pending, handled);
+      await this.writeIsolating(pending, handled, refused);
     } catch (error) {
-      const retryable = this.toRetryable(error);
-      if (handled.size === 0) throw retryable;
-      throw new PartialWriteError(
-        batch.filter((item) => !handled.has(item)),
-        retryable,
-      );
+      failure = error;
     }
+    // One append for the whole batch, still before write() returns or throws: the buffer acks
+    // only after that, so a dead-lettered event is on disk before it leaves the event log.
+    try {
+      await this.deadLetter(refused);
+      for (const { entry } of refused) handled.add(entry.item);
+    } catch (error) {
+      // Kept unacked: the next attempt is refused again and dead-letters them again.
+      failure ??= error;
+    }
+    if (failure === undefined) return;
+    const retryable = this.toRetryable(failure);
+    if (handled.size === 0) throw retryable;
+    throw new PartialWriteError(
+      batch.filter((item) => !handled.has(item)),
+      retryable,
+    );
   }
 
   async close(): Promise<void> {
     await this.options.writer.close();
   }
 
+  private toPendingPoint(item: BatchItem<AuditRecord>): PendingPoint {
+    const point = buildAuditInfluxPointModel(item.value, this.mapping);
+    return { item, eventId: point.eventId, line: toLineProtocol(point, this.lineProtocol) };
+  }
+
   /** Writes the chunk; when the server refuses points in it, narrows down to them. */
-  private async writeIsolating(chunk: PendingPoint[], handled: Set<BatchItem<AuditRecord>>): Promise<void> {
+  private async writeIsolating(
+    chunk: PendingPoint[],
+    written: Set<BatchItem<AuditRecord>>,
+    refused: RefusedPoint[],
+  ): Promise<void> {
     try {
-      await this.options.writer.write(chunk.map((entry) => entry.point));
-      for (const entry of chunk) handled.add(entry.item);
-      return;
+      await this.options.writer.write(chunk.map((entry) => entry.line));
+      for (const entry of chunk) written.add(entry.item);
     } catch (error) {
-      if (!(error instanceof InfluxWriteError) || !['rejected', 'too-large'].includes(error.kind)) throw error;
-      if (chunk.length === 1) {
-        await this.deadLetter(chunk[0], error);
-        handled.add(chunk[0].item);
-        return;
+      if (!(error instanceof InfluxWriteError) || !['rejected', 'too-large'].includes(error.kind))
+        throw error;
+      if (chunk.length > 1) {
+        // 413 halves the batch; a refused point narrows with the progressive sizes.
+        const size =
+          error.kind === 'too-large'
+            ? Math.ceil(chunk.length / 2)
+            : nextIsolationSize(chunk.length, this.options.config.maxBatchSize);
+        for (const part of chunks(chunk, size)) await this.writeIsolating(part, written, refused);
+      } else if (error.kind === 'rejected') {
+        refused.push({ entry: chunk[0], error });
+      } else {
+        // A 413 for one point is a size limit of the server or of a proxy: a setting to fix,
+        // not a poison point. Kept and retried like any configuration problem.
+        throw new InfluxWriteError(error.message, 'configuration', error.details, { cause: error });
       }
-      // 413 halves the batch; a refused point narrows with the progressive sizes.
-      const size =
-        error.kind === 'too-large'
-          ? Math.ceil(chunk.length / 2)
-          : nextIsolationSize(chunk.length, this.options.maxBatchSize);
-      for (const part of chunks(chunk, size)) await this.writeIsolating(part, handled);
     }
   }
 
-  private async deadLetter(entry: PendingPoint, error: InfluxWriteError): Promise<void> {
-    const record: DeadLetterRecord = {
-      eventId: entry.point.eventId,
+  private async deadLetter(refused: RefusedPoint[]): Promise<void> {
+    const records: DeadLetterRecord[] = refused.map(({ entry, error }) => ({
+      eventId: entry.eventId,
       seq: entry.item.seq,
-      payload: toLineProtocol(entry.point, { maxStringFieldBytes: this.options.maxStringFieldBytes }),
+      payload: entry.line,
       reason: error.details.serverMessage ?? error.message,
       status: error.details.status,
-    };
-    await this.options.deadLetter.append([record]);
-    this.options.logger.error(
-      { eventId: record.eventId, seq: record.seq, status: record.status, file: this.options.deadLetter.currentPath() },
-      `InfluxDB refused event ${record.eventId} (${record.reason}); moved to the dead-letter file`,
-    );
+    }));
+    await this.options.deadLetter.append(records);
+    for (const record of records) {
+      this.options.logger.error(
+        {
+          eventId: record.eventId,
+          seq: record.seq,
+          status: record.status,
+          file: this.options.deadLetter.currentPath(),
+        },
+        `InfluxDB refused event ${record.eventId} (${record.reason}); moved to the dead-letter file`,
+      );
+    }
   }
 
   /** Every error the buffer sees is retryable: configuration problems too, logged with their fix. */
   private toRetryable(error: unknown): TransientError {
     if (!(error instanceof InfluxWriteError)) {
-      return new TransientError(error instanceof Error ? error.message : String(error), undefined, { cause: error });
+      return new TransientError(error instanceof Error ? error.message : String(error), undefined, {
+        cause: error,
+      });
     }
     if (error.kind === 'configuration') this.logConfigurationProblem(error);
     return new TransientError(error.message, error.details.retryAfterMs, { cause: error });
@@ -181,13 +241,13 @@ function warnAboutIdTags(config: InfluxdbConfig, logger: Logger): void {
   );
 }
 
-export function createInfluxdbDestination(config: InfluxdbConfig, deps: InfluxdbDestinationDeps): InfluxdbDestination {
+export function createInfluxdbDestination(
+  config: InfluxdbConfig,
+  deps: InfluxdbDestinationDeps,
+): InfluxdbDestination {
   warnAboutIdTags(config, deps.logger);
   const sink = new InfluxBatchSink({
     writer: deps.writer ?? createInfluxPointWriter(config, deps.logger),
-    mapping: influxMappingOptions(config),
-    maxStringFieldBytes: config.maxStringFieldBytes,
-    maxBatchSize: config.maxBatchSize,
     deadLetter: new DeadLetterFile(deps.deadLetterDirectory, INFLUXDB_DESTINATION_ID),
     config,
     logger: deps.logger,

@@ -9,10 +9,11 @@ import { InfluxDB as InfluxV1 } from 'influx';
 import type { InfluxdbConfig } from '../../config/schema.js';
 import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { influxBaseUrl } from './writers.js';
+import { httpStatusOf, refusesCredentials } from './write-errors.js';
+import { influxConnection, type InfluxConnection } from './writers.js';
 
 /** The target is missing or misconfigured in a way retrying alone will not fix. */
-export class InfluxSetupProblem extends Error {
+class InfluxSetupProblem extends Error {
   override readonly name = 'InfluxSetupProblem';
 }
 
@@ -39,13 +40,18 @@ export function durationSeconds(duration: string): number {
   return Math.floor(seconds);
 }
 
-async function ensureV1Target(config: InfluxdbConfig, logger: Logger): Promise<void> {
+async function ensureV1Target(
+  config: InfluxdbConfig,
+  connection: InfluxConnection,
+  logger: Logger,
+): Promise<void> {
   const v1 = config.v1Config!;
   const client = new InfluxV1({
-    host: config.host,
-    port: config.port,
-    protocol: config.protocol,
-    ...(v1.auth.enable ? { username: v1.auth.username, password: v1.auth.password } : {}),
+    host: connection.host,
+    port: connection.port,
+    protocol: connection.protocol,
+    ...connection.credentials,
+    pool: { requestTimeout: connection.timeoutMs },
   });
   if (!(await client.getDatabaseNames()).includes(v1.dbName)) {
     await client.createDatabase(v1.dbName);
@@ -54,33 +60,41 @@ async function ensureV1Target(config: InfluxdbConfig, logger: Logger): Promise<v
   const { name, duration } = v1.retentionPolicy;
   const policies = await client.showRetentionPolicies(v1.dbName);
   if (!policies.some((policy) => policy.name === name)) {
-    await client.createRetentionPolicy(name, { database: v1.dbName, duration, replication: 1, isDefault: true });
+    await client.createRetentionPolicy(name, {
+      database: v1.dbName,
+      duration,
+      replication: 1,
+      isDefault: true,
+    });
     logger.info(`created retention policy '${name}' (${duration}) on '${v1.dbName}' as its default`);
   }
 }
 
-/** HTTP status of an @influxdata/influxdb-client HttpError, if it is one. */
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number } | null)?.statusCode;
-}
-
-async function ensureV2Target(config: InfluxdbConfig, logger: Logger): Promise<void> {
+async function ensureV2Target(
+  config: InfluxdbConfig,
+  connection: InfluxConnection,
+  logger: Logger,
+): Promise<void> {
   const v2 = config.v2Config!;
-  const { transport } = new InfluxV2({ url: influxBaseUrl(config), token: v2.token });
+  const { transport } = new InfluxV2({ url: connection.url, token: v2.token, timeout: connection.timeoutMs });
   const get = (path: string) => transport.request(path, '', { method: 'GET' });
   let orgID: string;
   try {
-    const found = (await get(`/api/v2/orgs?org=${encodeURIComponent(v2.org)}`)) as { orgs: Array<{ id: string }> };
+    const found = (await get(`/api/v2/orgs?org=${encodeURIComponent(v2.org)}`)) as {
+      orgs: Array<{ id: string }>;
+    };
     orgID = found.orgs[0].id;
   } catch (error) {
-    if (statusOf(error) !== 404) throw error;
-    throw new InfluxSetupProblem(`InfluxDB org '${v2.org}' does not exist: create it, or fix destination.influxdb.v2Config.org`);
+    if (httpStatusOf(error) !== 404) throw error;
+    throw new InfluxSetupProblem(
+      `InfluxDB org '${v2.org}' does not exist: create it, or fix destination.influxdb.v2Config.org`,
+    );
   }
   try {
     await get(`/api/v2/buckets?orgID=${encodeURIComponent(orgID)}&name=${encodeURIComponent(v2.bucket)}`);
     return;
   } catch (error) {
-    if (statusOf(error) !== 404) throw error;
+    if (httpStatusOf(error) !== 404) throw error;
   }
   // Retention comes only from retentionRules: upstream's `rp` is a label, so its buckets never expire.
   const everySeconds = durationSeconds(v2.retentionDuration);
@@ -90,16 +104,18 @@ async function ensureV2Target(config: InfluxdbConfig, logger: Logger): Promise<v
     { orgID, name: v2.bucket, description: v2.description, retentionRules },
     { method: 'POST', headers: { 'content-type': 'application/json' } },
   );
-  logger.info(`created InfluxDB bucket '${v2.bucket}' (retention ${everySeconds > 0 ? `${everySeconds} s` : 'infinite'})`);
+  logger.info(
+    `created InfluxDB bucket '${v2.bucket}' (retention ${everySeconds > 0 ? `${everySeconds} s` : 'infinite'})`,
+  );
 }
 
-async function ensureV3Target(config: InfluxdbConfig): Promise<void> {
+async function ensureV3Target(config: InfluxdbConfig, connection: InfluxConnection): Promise<void> {
   const v3 = config.v3Config!;
-  const response = await fetch(`${influxBaseUrl(config)}/api/v3/configure/database?format=json`, {
+  const response = await fetch(`${connection.url}/api/v3/configure/database?format=json`, {
     headers: { authorization: `Bearer ${v3.token}` },
-    signal: AbortSignal.timeout(v3.writeTimeout),
+    signal: AbortSignal.timeout(connection.timeoutMs),
   });
-  if (response.status === 401 || response.status === 403) {
+  if (refusesCredentials(response.status)) {
     throw new InfluxSetupProblem(
       `InfluxDB 3 refused the token (${response.status}): fix destination.influxdb.v3Config.token`,
     );
@@ -115,18 +131,22 @@ async function ensureV3Target(config: InfluxdbConfig): Promise<void> {
 }
 
 /** Makes sure the configured database/bucket exists (v1, v2) or is there (v3). */
-export async function ensureInfluxTarget(config: InfluxdbConfig, logger: Logger): Promise<void> {
+async function ensureInfluxTarget(
+  config: InfluxdbConfig,
+  connection: InfluxConnection,
+  logger: Logger,
+): Promise<void> {
   switch (config.version) {
     case 1:
-      return ensureV1Target(config, logger);
+      return ensureV1Target(config, connection, logger);
     case 2:
-      return ensureV2Target(config, logger);
+      return ensureV2Target(config, connection, logger);
     case 3:
-      return ensureV3Target(config);
+      return ensureV3Target(config, connection);
   }
 }
 
-export interface BackgroundSetup {
+interface BackgroundSetup {
   /** Resolves once the target is ready (never rejects; stop() ends the attempts). */
   ready: Promise<void>;
   stop(): void;
@@ -134,18 +154,24 @@ export interface BackgroundSetup {
 
 /** Runs the startup hooks, retrying in the background until they succeed or stop() is called. */
 export function startInfluxSetup(config: InfluxdbConfig, logger: Logger): BackgroundSetup {
+  const connection = influxConnection(config);
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let wake: () => void = () => {};
   const attempt = async (delayMs: number): Promise<void> => {
     while (!stopped) {
       try {
-        await ensureInfluxTarget(config, logger);
-        logger.info(`InfluxDB v${config.version} target at ${influxBaseUrl(config)} is ready`);
+        await ensureInfluxTarget(config, connection, logger);
+        logger.info(`InfluxDB v${config.version} target at ${connection.url} is ready`);
         return;
       } catch (error) {
-        const problem = error instanceof InfluxSetupProblem ? error.message : `unreachable or failing (${errorMessage(error)})`;
-        logger.error(`InfluxDB setup at ${influxBaseUrl(config)}: ${problem}; retrying in ${Math.round(delayMs / 1000)} s, events wait`);
+        const problem =
+          error instanceof InfluxSetupProblem
+            ? error.message
+            : `unreachable or failing (${errorMessage(error)})`;
+        logger.error(
+          `InfluxDB setup at ${connection.url}: ${problem}; retrying in ${Math.round(delayMs / 1000)} s, events wait`,
+        );
       }
       await new Promise<void>((resolve) => {
         wake = resolve;

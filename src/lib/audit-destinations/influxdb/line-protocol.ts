@@ -1,5 +1,5 @@
 /**
- * Line protocol, in one place for the v1, v2 and v3 converters (SPEC 4.1): what line
+ * Line protocol, in one place for the v1, v2 and v3 writers (SPEC 4.1): what line
  * protocol cannot carry, the string field size limit, escaping, and the line itself.
  *
  * What cannot be carried, measured on InfluxDB 1.6.7 and documented by InfluxData:
@@ -34,7 +34,7 @@ const UTF8_CONTINUATION_MASK = 0xc0;
 const UTF8_CONTINUATION_BITS = 0x80;
 
 /** CR, LF and TAB become a space: line protocol has no way to carry them in a value. */
-export function replaceLineBreaksAndTabs(value: string): string {
+function replaceLineBreaksAndTabs(value: string): string {
   return value.replace(LINE_BREAKS_AND_TABS, ' ');
 }
 
@@ -90,7 +90,7 @@ function carriableFields(
 /**
  * A new point holding only what line protocol can carry: the substitutions of SPEC 4.1 in
  * every tag and string field, string fields cut to maxStringFieldBytes (named in
- * `truncatedFields`). Every converter writes a prepared point and escapes it, nothing more.
+ * `truncatedFields`). toLineProtocol() writes a prepared point and escapes it, nothing more.
  */
 export function prepareForLineProtocol(
   point: InfluxPointModel,
@@ -104,17 +104,17 @@ export function prepareForLineProtocol(
 }
 
 /** Measurement names escape comma and space. */
-export function escapeMeasurement(name: string): string {
+function escapeMeasurement(name: string): string {
   return name.replace(/[, ]/g, '\\$&');
 }
 
 /** Tag keys, tag values and field keys escape comma, `=` and space. */
-export function escapeKeyOrTagValue(text: string): string {
+function escapeKeyOrTagValue(text: string): string {
   return text.replace(/[,= ]/g, '\\$&');
 }
 
 /** A string field value: quoted, with `"` and `\` escaped. */
-export function quoteStringField(value: string): string {
+function quoteStringField(value: string): string {
   return `"${value.replace(/["\\]/g, '\\$&')}"`;
 }
 
@@ -137,19 +137,19 @@ export function formatFloat(value: number): string {
 }
 
 /** A field value as line protocol writes it: float, `true`/`false`, or a quoted string. */
-export function formatFieldValue(value: InfluxFieldValue): string {
+function formatFieldValue(value: InfluxFieldValue): string {
   if (typeof value === 'number') return formatFloat(value);
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   return quoteStringField(value);
 }
 
 /** Entries sorted by key: InfluxData asks for tags sorted by key, and sorted fields make lines reproducible. */
-export function sortedEntries<T>(record: Record<string, T>): [string, T][] {
+function sortedEntries<T>(record: Record<string, T>): [string, T][] {
   return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** The line of a point already prepared with prepareForLineProtocol. */
-export function formatPreparedLine(point: InfluxPointModel): string {
+function formatPreparedLine(point: InfluxPointModel): string {
   const tags = sortedEntries(point.tags)
     .map(([key, value]) => `,${escapeKeyOrTagValue(key)}=${escapeKeyOrTagValue(value)}`)
     .join('');

@@ -5,6 +5,7 @@
  */
 import type { AuditRecord } from '../../audit-events/types.js';
 import type { InfluxdbConfig, StaticTag } from '../../config/schema.js';
+import { TRUNCATED_FIELDS_KEY } from './line-protocol.js';
 
 export type InfluxFieldValue = string | number | boolean;
 
@@ -28,7 +29,7 @@ export interface InfluxMappingOptions {
 }
 
 /** The tag written when an event has no type, so that every point has one. */
-export const UNKNOWN_EVENT_TYPE = 'unknown';
+const UNKNOWN_EVENT_TYPE = 'unknown';
 
 /**
  * With idTags, eventId is a tag, and InfluxDB 3 refuses a tag and a field of the same name
@@ -52,7 +53,7 @@ const STRING_FIELDS = [
 ] as const;
 
 /** Every tag and field name the mapping itself writes; a static tag never takes one of them. */
-export const AUDIT_POINT_KEYS: ReadonlySet<string> = new Set([
+const AUDIT_POINT_KEYS: ReadonlySet<string> = new Set([
   'eventType',
   'auditEventSchemaVersion',
   ...RECORD_TAGS,
@@ -67,7 +68,7 @@ export const AUDIT_POINT_KEYS: ReadonlySet<string> = new Set([
   'screenshotSavedPaths',
   'objectData',
   EVENT_ID_FIELD_WITH_ID_TAGS,
-  'truncatedFields',
+  TRUNCATED_FIELDS_KEY,
 ]);
 
 /** SPEC 4.2: IDs are tags on v3 (no series index), fields on v1 and v2, unless configured. */

@@ -10,24 +10,19 @@
  * and rejects with its HttpError (raw body and headers) or a network/timeout error.
  */
 import { InfluxDB } from '@influxdata/influxdb-client';
-import { toLineProtocol, type LineProtocolOptions } from './line-protocol.js';
 import { fromInfluxdataClientError } from './write-errors.js';
-import type { InfluxPointWriter } from './writers.js';
+import type { InfluxConnection, InfluxPointWriter } from './writers.js';
 
-export interface V2WriterOptions {
-  /** `http(s)://host:port` */
-  url: string;
+type V2WriterOptions = Pick<InfluxConnection, 'url' | 'timeoutMs'> & {
   token: string;
   org: string;
   bucket: string;
-  timeoutMs: number;
-  lineProtocol: LineProtocolOptions;
-}
+};
 
 /** Bodies larger than this are gzipped, as the client's WriteApi does by default. */
 const GZIP_THRESHOLD_BYTES = 1000;
 
-export function v2WritePath(org: string, bucket: string): string {
+function v2WritePath(org: string, bucket: string): string {
   return `/api/v2/write?org=${encodeURIComponent(org)}&bucket=${encodeURIComponent(bucket)}&precision=ns`;
 }
 
@@ -35,13 +30,12 @@ export function createV2PointWriter(options: V2WriterOptions): InfluxPointWriter
   const influx = new InfluxDB({ url: options.url, token: options.token, timeout: options.timeoutMs });
   const path = v2WritePath(options.org, options.bucket);
   return {
-    async write(points) {
-      if (points.length === 0) return;
-      const body = points.map((point) => toLineProtocol(point, options.lineProtocol)).join('\n');
+    async write(lines) {
+      if (lines.length === 0) return;
       // Aborting after a failure releases a socket the transport leaves open on a timeout.
       const abort = new AbortController();
       try {
-        await influx.transport.request(path, body, {
+        await influx.transport.request(path, lines.join('\n'), {
           method: 'POST',
           headers: { 'content-type': 'text/plain; charset=utf-8' },
           gzipThreshold: GZIP_THRESHOLD_BYTES,
@@ -49,7 +43,7 @@ export function createV2PointWriter(options: V2WriterOptions): InfluxPointWriter
         });
       } catch (error) {
         abort.abort();
-        throw fromInfluxdataClientError(error);
+        throw fromInfluxdataClientError(error, 2);
       }
     },
     // The transport holds no connection of its own to release.

@@ -9,19 +9,15 @@
  */
 import { InfluxDBClient, setLogger } from '@influxdata/influxdb3-client';
 import type { Logger } from '../../logger.js';
-import { toLineProtocol, type LineProtocolOptions } from './line-protocol.js';
 import { fromInfluxdataClientError } from './write-errors.js';
-import type { InfluxPointWriter } from './writers.js';
+import type { InfluxConnection, InfluxPointWriter } from './writers.js';
 
-export interface V3WriterOptions {
-  /** `http(s)://host:port` */
-  url: string;
+/** `timeoutMs` is v3Config.writeTimeout. */
+type V3WriterOptions = Pick<InfluxConnection, 'url' | 'timeoutMs'> & {
   token: string;
   database: string;
-  writeTimeoutMs: number;
-  lineProtocol: LineProtocolOptions;
   logger: Logger;
-}
+};
 
 /**
  * The client logs every failed write itself, to the console by default, through a logger
@@ -41,16 +37,15 @@ export function createV3PointWriter(options: V3WriterOptions): InfluxPointWriter
     host: options.url,
     token: options.token,
     database: options.database,
-    writeTimeout: options.writeTimeoutMs,
+    writeTimeout: options.timeoutMs,
   });
   return {
-    async write(points) {
-      if (points.length === 0) return;
-      const lines = points.map((point) => toLineProtocol(point, options.lineProtocol));
+    async write(lines) {
+      if (lines.length === 0) return;
       try {
         await client.write(lines, options.database, undefined, { precision: 'ns', noSync: false });
       } catch (error) {
-        throw fromInfluxdataClientError(error);
+        throw fromInfluxdataClientError(error, 3);
       }
     },
     close: () => client.close(),

@@ -36,26 +36,47 @@ export class InfluxWriteError extends Error {
 /** Longest server message kept: v3 partial-write bodies can quote many long lines. */
 const MAX_SERVER_MESSAGE_CHARS = 4096;
 
-/**
- * 400s of InfluxDB 3 about the request rather than its points (notes 1.3, from influxdb3
- * `http.rs`): the database limit, a soft-deleted database, an invalid database name, a
- * malformed Authorization header (a token with a space in it). No point could ever be written
- * with them, so they are configuration problems, never points to dead-letter. (InfluxDB 3
- * creates a missing database on write instead of answering 404.)
- */
-const REQUEST_LEVEL_REFUSALS = [
-  /would exceed limit of \d+ databases/i,
-  /soft-deleted database/i,
-  /invalid character in database or rp name|db name (did not start|cannot be empty)/i,
-  /authorization header was malformed/i,
-];
-
-function refusesTheRequest(serverMessage: string | undefined): boolean {
-  return serverMessage !== undefined && REQUEST_LEVEL_REFUSALS.some((pattern) => pattern.test(serverMessage));
+interface HttpFailure {
+  /** The InfluxDB version that answered: some answers mean different things per version. */
+  version: 1 | 2 | 3;
+  status: number;
+  serverMessage?: string;
+  retryAfter?: string | string[];
+  cause?: unknown;
 }
 
-export function kindOfAnswer(status: number, serverMessage?: string): InfluxWriteErrorKind {
-  if (refusesTheRequest(serverMessage)) return 'configuration';
+/**
+ * 400s (422 for the database limit) of InfluxDB 3 about the request rather than its points
+ * (notes 1.3, from influxdb3 `http.rs`): the database limit, a soft-deleted database, an
+ * invalid database name, a malformed Authorization header (a token with a space in it). No
+ * point could ever be written with them, so they are configuration problems, never points to
+ * dead-letter. (InfluxDB 3 creates a missing database on write instead of answering 404.)
+ *
+ * Only v3 sends them, and always as its whole message, at most after prefixes naming where the
+ * error arose (`write buffer error: `). They are anchored there because other 400s quote the
+ * refused line (v1 and v2: `unable to parse '<line>'`): an event holding such text must stay a
+ * refused point, or it would be retried forever and block every event behind it. A prefix
+ * cannot reach into a line: every line has an `=` before any event data.
+ */
+const REQUEST_LEVEL_REFUSALS = [
+  /^adding a new database would exceed limit of \d+ databases/i,
+  /^cannot write to soft-deleted database/i,
+  /^(invalid character in database or rp name|db name (did not start|cannot be empty))/i,
+  /^authorization header was malformed/i,
+];
+
+/** `write buffer error: catalog error: ` and the like. */
+const ERROR_CONTEXT_PREFIXES = /^([a-z][a-z ]*: )*/i;
+
+function refusesTheRequest({ version, status, serverMessage }: HttpFailure): boolean {
+  if (version !== 3 || (status !== 400 && status !== 422) || serverMessage === undefined) return false;
+  const message = serverMessage.replace(ERROR_CONTEXT_PREFIXES, '');
+  return REQUEST_LEVEL_REFUSALS.some((pattern) => pattern.test(message));
+}
+
+function kindOfAnswer(failure: HttpFailure): InfluxWriteErrorKind {
+  const { status } = failure;
+  if (refusesTheRequest(failure)) return 'configuration';
   if (status === 400 || status === 422) return 'rejected';
   if (status === 413) return 'too-large';
   if (status === 408 || status === 429 || status >= 500) return 'transient';
@@ -64,8 +85,13 @@ export function kindOfAnswer(status: number, serverMessage?: string): InfluxWrit
   return 'configuration';
 }
 
+/** 401 and 403: the server refused the credentials, or they lack the permission. */
+export function refusesCredentials(status: number | undefined): boolean {
+  return status === 401 || status === 403;
+}
+
 /** Retry-After as milliseconds: HTTP defines it as seconds or as a date (RFC 9110 10.2.3). */
-export function parseRetryAfterMs(
+function parseRetryAfterMs(
   header: string | string[] | undefined,
   now: number = Date.now(),
 ): number | undefined {
@@ -97,21 +123,15 @@ export function serverMessageFromBody(body: string | undefined): string | undefi
   return capped(text);
 }
 
-export interface HttpFailure {
-  status: number;
-  serverMessage?: string;
-  retryAfter?: string | string[];
-  cause?: unknown;
-}
-
 /** The error for a non-2xx answer. */
-export function httpWriteError({ status, serverMessage, retryAfter, cause }: HttpFailure): InfluxWriteError {
+export function httpWriteError(failure: HttpFailure): InfluxWriteError {
+  const { status, serverMessage, retryAfter, cause } = failure;
   const details: InfluxWriteErrorDetails = { status };
   const retryAfterMs = parseRetryAfterMs(retryAfter);
   if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
   if (serverMessage !== undefined) details.serverMessage = serverMessage;
   const message = `InfluxDB answered HTTP ${status}${serverMessage ? `: ${serverMessage}` : ''}`;
-  return new InfluxWriteError(message, kindOfAnswer(status, serverMessage), details, { cause });
+  return new InfluxWriteError(message, kindOfAnswer(failure), details, { cause });
 }
 
 /**
@@ -140,10 +160,16 @@ function isInfluxdataHttpError(error: unknown): error is InfluxdataHttpError {
   return typeof (error as InfluxdataHttpError | null)?.statusCode === 'number';
 }
 
-/** Classifies whatever `@influxdata/influxdb-client` or `@influxdata/influxdb3-client` threw. */
-export function fromInfluxdataClientError(error: unknown): InfluxWriteError {
+/** The HTTP status of what an @influxdata client threw, when the server answered. */
+export function httpStatusOf(error: unknown): number | undefined {
+  return isInfluxdataHttpError(error) ? error.statusCode : undefined;
+}
+
+/** Classifies whatever `@influxdata/influxdb-client` (v2) or `@influxdata/influxdb3-client` (v3) threw. */
+export function fromInfluxdataClientError(error: unknown, version: 2 | 3): InfluxWriteError {
   if (!isInfluxdataHttpError(error)) return transportWriteError(error);
   return httpWriteError({
+    version,
     status: error.statusCode,
     serverMessage: serverMessageFromBody(error.body),
     retryAfter: error.headers?.['retry-after'],
