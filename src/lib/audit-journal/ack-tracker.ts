@@ -4,16 +4,17 @@
  * may skip seqs (a failed write, a destination that was already ahead), and a seq that never
  * reaches the destination must not hold its checkpoint back forever.
  */
+import { SeqWindow } from './seq-window.js';
+
 export class AckTracker {
-  /** Seqs handed out and not yet passed by the checkpoint, oldest first, from index `head`. */
-  private outstanding: number[] = [];
-  private head = 0;
+  /** Seqs handed out and not yet passed by the checkpoint, oldest first. */
+  private readonly outstanding = new SeqWindow<{ seq: number }>();
   private acked = new Set<number>();
 
   constructor(public checkpoint: number) {}
 
   handedOut(seqs: number[]): boolean {
-    for (const seq of seqs) this.outstanding.push(seq);
+    for (const seq of seqs) this.outstanding.push({ seq });
     return this.advance();
   }
 
@@ -26,14 +27,11 @@ export class AckTracker {
 
   private advance(): boolean {
     const before = this.checkpoint;
-    while (this.head < this.outstanding.length && this.acked.delete(this.outstanding[this.head])) {
-      this.checkpoint = this.outstanding[this.head];
-      this.head += 1;
-    }
-    // Compact now and then rather than on every ack: slicing per ack would be O(n^2).
-    if (this.head > 1024 && this.head * 2 > this.outstanding.length) {
-      this.outstanding = this.outstanding.slice(this.head);
-      this.head = 0;
+    let oldest = this.outstanding.oldest;
+    while (oldest !== undefined && this.acked.delete(oldest.seq)) {
+      this.checkpoint = oldest.seq;
+      this.outstanding.dropOldest();
+      oldest = this.outstanding.oldest;
     }
     return this.checkpoint !== before;
   }

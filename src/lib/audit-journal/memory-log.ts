@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuditEnvelope } from '../audit-events/types.js';
 import { ServiceUnavailableError } from '../errors.js';
 import { AckTracker } from './ack-tracker.js';
+import { SeqWindow } from './seq-window.js';
 import {
   RETRY_AFTER_SECONDS,
   type Cursor,
@@ -49,9 +50,8 @@ class MemoryCursor implements Cursor {
 export class MemoryEventLog implements EventLog {
   /** A memory log starts empty in every process: its seqs are its own. */
   readonly id = randomUUID();
-  /** Entries from index `head` on are held, in seq order; those before it were acked by every cursor. */
-  private entries: LogEntry[] = [];
-  private head = 0;
+  /** Entries some cursor has not acked yet, in seq order. */
+  private readonly entries = new SeqWindow<LogEntry>();
   private cursors: MemoryCursor[] = [];
   private waiters: Array<() => void> = [];
   private closed = false;
@@ -64,7 +64,7 @@ export class MemoryEventLog implements EventLog {
 
   async append(envelope: AuditEnvelope): Promise<number> {
     if (this.closed) throw new ServiceUnavailableError('shutting down', RETRY_AFTER_SECONDS);
-    if (this.held >= this.capacity) {
+    if (this.entries.size >= this.capacity) {
       throw new ServiceUnavailableError(
         `event queue full (${this.capacity} events waiting for destinations)`,
         RETRY_AFTER_SECONDS,
@@ -82,7 +82,7 @@ export class MemoryEventLog implements EventLog {
    * destination that is ahead, so it never skips a new entry.
    */
   openCursor(destinationId: string, options: OpenCursorOptions = {}): Cursor {
-    const oldestHeld = this.entries[this.head]?.seq ?? this.lastSeq + 1;
+    const oldestHeld = this.entries.oldest?.seq ?? this.lastSeq + 1;
     const start = Math.max(options.atLeast ?? 0, oldestHeld - 1);
     this.takenSeq = Math.max(this.takenSeq, start);
     const cursor = new MemoryCursor(destinationId, this, start);
@@ -92,45 +92,21 @@ export class MemoryEventLog implements EventLog {
 
   /** @internal used by MemoryCursor: up to `max` entries above `after`, waiting for one. */
   async read(after: number, max: number): Promise<LogEntry[]> {
-    let start = this.firstIndexAbove(after);
-    while (!this.closed && start === this.entries.length) {
+    while (!this.closed && !this.entries.hasAfter(after)) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
-      start = this.firstIndexAbove(after);
     }
-    return this.entries.slice(start, start + max);
+    return this.entries.after(after, max);
   }
 
   /** @internal drops entries every cursor has acked. */
   release(): void {
-    const lowest = Math.min(...this.cursors.map((cursor) => cursor.checkpoint));
-    while (this.head < this.entries.length && this.entries[this.head].seq <= lowest) this.head += 1;
-    // Compact now and then rather than on every ack: slicing per ack would be O(n^2).
-    if (this.head > 1024 && this.head * 2 > this.entries.length) {
-      this.entries = this.entries.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  private get held(): number {
-    return this.entries.length - this.head;
-  }
-
-  /** Binary search: seqs are increasing, with a gap where numbering jumped for a cursor. */
-  private firstIndexAbove(seq: number): number {
-    let low = this.head;
-    let high = this.entries.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (this.entries[middle].seq <= seq) low = middle + 1;
-      else high = middle;
-    }
-    return low;
+    this.entries.dropThrough(Math.min(...this.cursors.map((cursor) => cursor.checkpoint)));
   }
 
   backlog(): LogBacklog {
     return {
       kind: 'memory',
-      entries: this.held,
+      entries: this.entries.size,
       capacity: this.capacity,
       lastSeq: this.lastSeq,
       checkpoints: Object.fromEntries(

@@ -3,6 +3,7 @@
  * the disk. Bounded by entries and bytes: what falls out is still in the segment files.
  */
 import type { LogEntry } from './event-log.js';
+import { SeqWindow } from './seq-window.js';
 
 export interface TailLimits {
   maxEntries: number;
@@ -10,10 +11,7 @@ export interface TailLimits {
 }
 
 export class MemoryTail {
-  /** Held entries from index `head` on, in seq order; `sizes` runs alongside. */
-  private entries: LogEntry[] = [];
-  private sizes: number[] = [];
-  private head = 0;
+  private readonly entries = new SeqWindow<{ seq: number; entry: LogEntry; bytes: number }>();
   private bytes = 0;
 
   /** @param floor every committed entry with a seq above it is held here. */
@@ -28,46 +26,26 @@ export class MemoryTail {
   }
 
   push(entry: LogEntry, bytes: number): void {
-    this.entries.push(entry);
-    this.sizes.push(bytes);
+    this.entries.push({ seq: entry.seq, entry, bytes });
     this.bytes += bytes;
     // Always keep the newest entry, however large: the floor must stay below the last seq.
-    while (this.held > this.limits.maxEntries || (this.bytes > this.limits.maxBytes && this.held > 1)) {
+    while (
+      this.entries.size > this.limits.maxEntries ||
+      (this.bytes > this.limits.maxBytes && this.entries.size > 1)
+    ) {
       this.evictOldest();
     }
   }
 
   /** Up to `max` entries with a seq above `seq` (which must be at or above the floor). */
   after(seq: number, max: number): LogEntry[] {
-    const start = this.firstIndexAbove(seq);
-    return this.entries.slice(start, start + max);
-  }
-
-  private get held(): number {
-    return this.entries.length - this.head;
+    return this.entries.after(seq, max).map((held) => held.entry);
   }
 
   private evictOldest(): void {
-    this.floorSeq = this.entries[this.head].seq;
-    this.bytes -= this.sizes[this.head];
-    this.head += 1;
-    // Compact now and then rather than on every eviction: slicing each time would be O(n^2).
-    if (this.head > 1024 && this.head * 2 > this.entries.length) {
-      this.entries = this.entries.slice(this.head);
-      this.sizes = this.sizes.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  /** Binary search: seqs are increasing but may have gaps. */
-  private firstIndexAbove(seq: number): number {
-    let low = this.head;
-    let high = this.entries.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (this.entries[middle].seq <= seq) low = middle + 1;
-      else high = middle;
-    }
-    return low;
+    const evicted = this.entries.dropOldest();
+    if (evicted === undefined) return;
+    this.floorSeq = evicted.seq;
+    this.bytes -= evicted.bytes;
   }
 }
