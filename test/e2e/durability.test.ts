@@ -209,6 +209,7 @@ describe('durability of accepted events (journal)', function () {
     } as typeof outageConfig.destination.influxdb;
     const module = await startModule(writeConfigFile(dir, outageConfig));
     try {
+      await module.waitForOutput('is ready'); // an outage of a working target, not a setup that never ran
       const rssBefore = rssMegabytes(module.child.pid!);
       await influxd.halt();
       const samples: number[] = [];

@@ -264,6 +264,23 @@ describe('HybridBuffer', () => {
       expect(waits[2]).to.be.within(2000, 4000);
     });
 
+    it('retries at once when told the target is back, instead of waiting out the back-off', async () => {
+      const buffer = makeBuffer({ writeFrequency: 60000 });
+      sink.failNext(new TransientError('down'), new TransientError('down'), new TransientError('down'));
+      addAll(buffer, ['a', 'b']);
+      await buffer.flush();
+      await clock.tickAsync(1000 + 2000); // two more failures: the next retry is 2-4 s away
+      expect(sink.attempts).to.have.length(3);
+
+      buffer.retryNow();
+      await clock.tickAsync(0);
+      expect(sink.attempts).to.have.length(4);
+      expect(acked).to.deep.equal([1, 2]);
+      buffer.retryNow(); // nothing pending: no extra write
+      await clock.tickAsync(0);
+      expect(sink.attempts).to.have.length(4);
+    });
+
     it('waits at least as long as Retry-After asks', async () => {
       const buffer = makeBuffer({ writeFrequency: 60000 });
       sink.failNext(new TransientError('429 Too Many Requests', 5000));

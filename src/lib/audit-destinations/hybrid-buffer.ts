@@ -133,6 +133,16 @@ export class HybridBuffer<T> {
   }
 
   /**
+   * Cuts a pending back-off short: for when something says the target is back (its setup just
+   * succeeded), so that events do not wait up to a full back-off interval for nothing.
+   */
+  retryNow(): void {
+    if (this.retryTimer === null || this.stopped) return;
+    this.clearRetryTimer();
+    void this.requestFlush();
+  }
+
+  /**
    * Stops the timer and writes everything buffered, retrying as usual, then closes the sink.
    * With a timeout it gives up after that long and rejects; unwritten items stay unacked.
    */

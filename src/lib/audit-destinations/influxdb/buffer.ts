@@ -260,6 +260,8 @@ export function createInfluxdbDestination(
     logger: deps.logger,
   });
   const setup = startInfluxSetup(config, deps.logger);
+  // Writes failed while the target was missing or the server down; once it is ready, go now.
+  void setup.ready.then(() => buffer.retryNow());
   const destination = bufferedAuditDestination(buffer, INFLUXDB_DESTINATION_ID);
   return {
     ...destination,
