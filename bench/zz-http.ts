@@ -1,0 +1,15 @@
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { postEvents } from './load.js';
+execFileSync('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+const [mode, ...extra] = process.argv.slice(2);
+const args = mode === 'ceiling' ? ['ceiling'] : ['module', `parquet:${mkdtempSync(path.join(os.tmpdir(), 'zz-'))}`];
+const child = spawn('taskset', ['-c', '0', process.execPath, ...extra, '--import', 'tsx', 'bench/serve.ts', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+const port = await new Promise<number>((resolve) => child.stdout.on('data', (c: Buffer) => { const m = /listening (\d+)/.exec(c.toString()); if (m) resolve(Number(m[1])); }));
+await postEvents(port, { seconds: 2 });
+const r = await postEvents(port, { seconds: 8 });
+console.log(mode, (r['2xx'] / 8).toFixed(0), '/s');
+await new Promise((res) => { child.on('exit', res); child.kill('SIGTERM'); });
+process.exit(0);
