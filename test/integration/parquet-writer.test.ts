@@ -499,6 +499,28 @@ describe('Parquet destination (file system + DuckDB)', function () {
       ).to.equal(true);
     });
 
+    it("reads one footer per date at start: each date's newest file of its own log", async () => {
+      const writeSeqs = async (logId: string, seqs: number[]) => {
+        const destination = await createParquetDestination(config(), { logger: createSilentLogger(), logId });
+        for (const seq of seqs) destination.writeAuditEvent(makeAuditRecord(), { seq, ack: () => {} });
+        await destination.close();
+      };
+      await writeSeqs('journal-a', [1, 2]); // part1
+      await writeSeqs('journal-a', [3, 4]); // part2
+      await writeSeqs('journal-a', [5, 6]); // part3: journal-a's newest file of the date
+      await writeSeqs('journal-b', [90]); // part4: another process, newer still
+      // An older file of journal-a damaged since: never read, so nothing is said about it.
+      await writeFile(file('20261014_part1.parquet'), 'damaged');
+      const warnings: string[] = [];
+      const logger = createSilentLogger();
+      logger.warn = ((message: string) => warnings.push(message)) as typeof logger.warn;
+
+      const destination = await createParquetDestination(config(), { logger, logId: 'journal-a' });
+      await destination.close();
+      expect(destination.durableThrough).to.equal(6);
+      expect(warnings).to.deep.equal([]);
+    });
+
     it('leaves out the seq range when the rows have no seq', async () => {
       await writeOnce([makeAuditRecord()]);
       expect(await readParquetKeyValueMetadata(file('20261014_part1.parquet'))).to.deep.equal({

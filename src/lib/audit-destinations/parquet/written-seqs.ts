@@ -13,7 +13,7 @@ export const SEQ_RANGE_KEY = 'butler-sos.audit.seqRange';
 /** The event log that numbered the rows (SEQ_RANGE_KEY means nothing without it). */
 export const LOG_ID_KEY = 'butler-sos.audit.logId';
 
-const PART_FILE = /^\d{8}_part\d+\.parquet$/;
+const PART_FILE = /^(\d{8})_part(\d+)\.parquet$/;
 
 /** `"<first>-<last>"` of the items' sequence numbers. */
 export function formatSeqRange(first: number, last: number): string {
@@ -25,23 +25,51 @@ function lastSeqOf(range: string | undefined): number {
   return match ? Number(match[2]) : 0;
 }
 
+/** Part file names by date, each date's highest part number first. */
+function partFilesNewestFirstByDate(names: string[]): string[][] {
+  const byDate = new Map<string, Array<{ name: string; part: number }>>();
+  for (const name of names) {
+    const match = PART_FILE.exec(name);
+    if (!match) continue;
+    const parts = byDate.get(match[1]) ?? [];
+    parts.push({ name, part: Number(match[2]) });
+    byDate.set(match[1], parts);
+  }
+  return [...byDate.values()].map((parts) => parts.sort((a, b) => b.part - a.part).map(({ name }) => name));
+}
+
 /**
  * The highest sequence number of `logId` that a part file in `directory` holds; 0 when none.
  * Files of another log (another process sharing the directory, or a journal that was
  * replaced) number their rows on their own and are ignored. A file whose footer cannot be
  * read (not ours, damaged) is skipped with a warning rather than stopping the start.
+ *
+ * Only one footer per date is read in the usual case, however many files a date has: a sink
+ * writes in log order and every file it publishes takes a higher part number than the
+ * date's earlier ones, so for each date the highest-numbered file of this log holds its
+ * highest seq there.
  */
 export async function highestWrittenSeq(directory: string, logId: string, logger: Logger): Promise<number> {
   let highest = 0;
-  for (const name of await readdir(directory)) {
-    if (!PART_FILE.test(name)) continue;
-    try {
-      const metadata = await parquetMetadataAsync(await asyncBufferFromFile(path.join(directory, name)));
-      const value = (key: string) => metadata.key_value_metadata?.find((entry) => entry.key === key)?.value;
-      if (value(LOG_ID_KEY) === logId) highest = Math.max(highest, lastSeqOf(value(SEQ_RANGE_KEY)));
-    } catch (error) {
-      logger.warn(`${name} in ${directory} is not a readable Parquet file (${errorMessage(error)}); ignored`);
+  for (const names of partFilesNewestFirstByDate(await readdir(directory))) {
+    for (const name of names) {
+      const metadata = await readKeyValueMetadata(path.join(directory, name), logger);
+      if (metadata?.get(LOG_ID_KEY) !== logId) continue;
+      highest = Math.max(highest, lastSeqOf(metadata.get(SEQ_RANGE_KEY)));
+      break;
     }
   }
   return highest;
+}
+
+async function readKeyValueMetadata(file: string, logger: Logger): Promise<Map<string, string> | null> {
+  try {
+    const metadata = await parquetMetadataAsync(await asyncBufferFromFile(file));
+    return new Map((metadata.key_value_metadata ?? []).map(({ key, value }) => [key, value ?? '']));
+  } catch (error) {
+    logger.warn(
+      `${path.basename(file)} in ${path.dirname(file)} is not a readable Parquet file (${errorMessage(error)}); ignored`,
+    );
+    return null;
+  }
 }
