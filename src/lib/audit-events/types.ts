@@ -42,39 +42,40 @@ export interface HandlerExtras {
 }
 
 /**
- * One normalised audit event. Built once by toAuditRecord(); destinations read only this.
+ * One normalised audit event. Built once by toAuditRecord(); destinations read only this,
+ * and share one object per event, so nothing may change it.
  * Values are kept exactly as sent; each destination applies its own storage limits
  * (Parquet rounds durationMs to INT64, InfluxDB escapes line protocol).
  */
 export interface AuditRecord {
   /** Event time, ms since epoch (UTC). */
-  timestampMs: number;
+  readonly timestampMs: number;
   /** YYYYMMDD of the event time, UTC. */
-  date: string;
-  eventId: string;
-  correlationId: string | null;
-  eventType: string;
-  user: string | null;
-  userDirectory: string | null;
-  userId: string | null;
-  appId: string | null;
-  appName: string | null;
-  sheetId: string | null;
-  sheetName: string | null;
-  objectId: string | null;
-  objectType: string | null;
-  selectionTxnId: string | null;
+  readonly date: string;
+  readonly eventId: string;
+  readonly correlationId: string | null;
+  readonly eventType: string;
+  readonly user: string | null;
+  readonly userDirectory: string | null;
+  readonly userId: string | null;
+  readonly appId: string | null;
+  readonly appName: string | null;
+  readonly sheetId: string | null;
+  readonly sheetName: string | null;
+  readonly objectId: string | null;
+  readonly objectType: string | null;
+  readonly selectionTxnId: string | null;
   /** payload.event.duration exactly as sent, when it is a finite number in 0..2^53-1. */
-  durationMs: number | null;
-  visible: boolean | null;
-  enteredAt: string | null;
-  leftAt: string | null;
-  enterSelectionTxnId: string | null;
-  leaveSelectionTxnId: string | null;
-  dataStateId: number | null;
+  readonly durationMs: number | null;
+  readonly visible: boolean | null;
+  readonly enteredAt: string | null;
+  readonly leftAt: string | null;
+  readonly enterSelectionTxnId: string | null;
+  readonly leaveSelectionTxnId: string | null;
+  readonly dataStateId: number | null;
   /** JSON strings for structured values. */
-  selectionDetails: string | null;
-  screenshotUrl: string | null;
-  screenshotSavedPaths: string[] | null;
-  objectData: string | null;
+  readonly selectionDetails: string | null;
+  readonly screenshotUrl: string | null;
+  readonly screenshotSavedPaths: readonly string[] | null;
+  readonly objectData: string | null;
 }
