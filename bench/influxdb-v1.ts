@@ -8,11 +8,10 @@ import { toLineProtocol } from '../src/lib/audit-destinations/influxdb/line-prot
 import { toAuditRecord } from '../src/lib/audit-events/record.js';
 import { startInfluxd, type InfluxdServer } from '../test/support/influxd.js';
 import { postEvents } from './load.js';
+import { startServer } from './server.js';
 import { createEventFactory } from './realistic-events.js';
 
 const BATCH = 1000;
-
-type StartServer = (args: string[]) => Promise<{ port: number; stop(): Promise<void> }>;
 
 async function countPoints(influxd: InfluxdServer, database: string): Promise<number> {
   const rows = await influxd.query(database, 'SELECT count("eventId") AS n FROM audit_event').catch(() => []);
@@ -50,11 +49,7 @@ async function writeDirectly(influxd: InfluxdServer, events: number): Promise<nu
 }
 
 /** Through the module: HTTP POSTs at 50 connections until every point is queryable. */
-async function writeThroughModule(
-  influxd: InfluxdServer,
-  events: number,
-  startServer: StartServer,
-): Promise<number> {
+async function writeThroughModule(influxd: InfluxdServer, events: number): Promise<number> {
   const database = 'bench_module';
   const server = await startServer(['module', `influxdb-v1:${influxd.port}:${database}`]);
   const started = performance.now();
@@ -69,15 +64,11 @@ async function writeThroughModule(
  * `httpCeiling` is the bare fastify figure of the same run: one event per request, no module
  * can post faster than that, so it bounds the end-to-end ratio whatever the destination does.
  */
-export async function benchInfluxV1(
-  events: number,
-  startServer: StartServer,
-  httpCeiling: number,
-): Promise<string[]> {
+export async function benchInfluxV1(events: number, httpCeiling: number): Promise<string[]> {
   const influxd = await startInfluxd();
   try {
     const direct = await writeDirectly(influxd, events);
-    const module = await writeThroughModule(influxd, events, startServer);
+    const module = await writeThroughModule(influxd, events);
     const ratio = module / direct;
     return [
       `influxd /write direct (ceiling)     ${direct.toFixed(0).padStart(7)} events/s`,
