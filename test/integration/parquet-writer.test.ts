@@ -449,31 +449,34 @@ describe('Parquet destination (file system + DuckDB)', function () {
       expect(await metadata('20261015_part1.parquet')).to.equal('12-12');
     });
 
+    /** One destination of event log `logId` writes `seqs` (one file per call) and closes. */
+    async function writeSeqs(logId: string, seqs: number[]): Promise<void> {
+      const destination = await createParquetDestination(config(), { logger: createSilentLogger(), logId });
+      for (const seq of seqs) destination.writeAuditEvent(makeAuditRecord(), { seq, ack: () => {} });
+      await destination.close();
+    }
+
+    /** Opens the destination again as log `logId`: where it resumes, and what it warned about. */
+    async function reopen(logId?: string) {
+      const warnings: string[] = [];
+      const logger = createSilentLogger();
+      logger.warn = ((message: string) => warnings.push(message)) as typeof logger.warn;
+      const destination = await createParquetDestination(config(), { logger, logId });
+      await destination.close();
+      return { durableThrough: destination.durableThrough, warnings };
+    }
+
     it('names the event log its seq range belongs to, and resumes only after its own log', async () => {
-      const journalA = await createParquetDestination(config(), {
-        logger: createSilentLogger(),
-        logId: 'journal-a',
-      });
-      for (const seq of [1, 2, 3]) journalA.writeAuditEvent(makeAuditRecord(), { seq, ack: () => {} });
-      await journalA.close();
+      await writeSeqs('journal-a', [1, 2, 3]);
       // Another process (another journal) shares the directory and has numbered further.
-      const journalB = await createParquetDestination(config(), {
-        logger: createSilentLogger(),
-        logId: 'journal-b',
-      });
-      for (const seq of [40, 41]) journalB.writeAuditEvent(makeAuditRecord(), { seq, ack: () => {} });
-      await journalB.close();
+      await writeSeqs('journal-b', [40, 41]);
 
       expect(await readParquetKeyValueMetadata(file('20261014_part1.parquet'))).to.deep.equal({
         'butler-sos.audit.layoutVersion': '1',
         'butler-sos.audit.seqRange': '1-3',
         'butler-sos.audit.logId': 'journal-a',
       });
-      const reopened = async (logId?: string) => {
-        const destination = await createParquetDestination(config(), { logger: createSilentLogger(), logId });
-        await destination.close();
-        return destination.durableThrough;
-      };
+      const reopened = async (logId?: string) => (await reopen(logId)).durableThrough;
       expect(await reopened('journal-a')).to.equal(3);
       expect(await reopened('journal-b')).to.equal(41);
       expect(await reopened('journal-c')).to.equal(0);
@@ -481,44 +484,23 @@ describe('Parquet destination (file system + DuckDB)', function () {
     });
 
     it('starts despite a part file it cannot read, and says which', async () => {
-      const journalA = await createParquetDestination(config(), {
-        logger: createSilentLogger(),
-        logId: 'journal-a',
-      });
-      journalA.writeAuditEvent(makeAuditRecord(), { seq: 5, ack: () => {} });
-      await journalA.close();
+      await writeSeqs('journal-a', [5]);
       await writeFile(file('20261014_part7.parquet'), 'not parquet at all');
-      const warnings: string[] = [];
-      const logger = createSilentLogger();
-      logger.warn = ((message: string) => warnings.push(message)) as typeof logger.warn;
-      const destination = await createParquetDestination(config(), { logger, logId: 'journal-a' });
-      await destination.close();
-      expect(destination.durableThrough).to.equal(5);
+      const { durableThrough, warnings } = await reopen('journal-a');
+      expect(durableThrough).to.equal(5);
       expect(
         warnings.some((line) => line.startsWith('20261014_part7.parquet') && line.includes('ignored')),
       ).to.equal(true);
     });
 
     it("reads one footer per date at start: each date's newest file of its own log", async () => {
-      const writeSeqs = async (logId: string, seqs: number[]) => {
-        const destination = await createParquetDestination(config(), { logger: createSilentLogger(), logId });
-        for (const seq of seqs) destination.writeAuditEvent(makeAuditRecord(), { seq, ack: () => {} });
-        await destination.close();
-      };
       await writeSeqs('journal-a', [1, 2]); // part1
       await writeSeqs('journal-a', [3, 4]); // part2
       await writeSeqs('journal-a', [5, 6]); // part3: journal-a's newest file of the date
       await writeSeqs('journal-b', [90]); // part4: another process, newer still
       // An older file of journal-a damaged since: never read, so nothing is said about it.
       await writeFile(file('20261014_part1.parquet'), 'damaged');
-      const warnings: string[] = [];
-      const logger = createSilentLogger();
-      logger.warn = ((message: string) => warnings.push(message)) as typeof logger.warn;
-
-      const destination = await createParquetDestination(config(), { logger, logId: 'journal-a' });
-      await destination.close();
-      expect(destination.durableThrough).to.equal(6);
-      expect(warnings).to.deep.equal([]);
+      expect(await reopen('journal-a')).to.deep.equal({ durableThrough: 6, warnings: [] });
     });
 
     it('leaves out the seq range when the rows have no seq', async () => {
