@@ -70,7 +70,8 @@ export async function benchMemory(outageSeconds: number): Promise<string[]> {
       `${outageSeconds} s outage at ${OUTAGE_RATE} events/s, ${load['2xx']} accepted, non-2xx ${load.non2xx}: ` +
         `RSS ${samples.map(mb).join(' / ')} MB`,
       `second half grew ${mb(secondHalfGrowth)} MB; holding its events would take ${mb(heldWouldTake)} MB ` +
-        `(bounded: ${bounded ? 'yes' : 'NO'})`,
+        `(bounded: ${bounded ? 'yes' : 'NO'}; meaningful once the outage outlasts maxBufferedPoints, ` +
+        'about 100 s at the default)',
     ];
   } finally {
     await server.stop();
