@@ -335,13 +335,16 @@ describe('InfluxDB writers against real servers', function () {
         });
       });
 
-      it('classifies a missing retention policy (500) as transient: the package passes on no 5xx status', async () => {
+      it("classifies a missing retention policy (500) as transient, with influxd's status and message", async () => {
         const writer = writerFor(
           influxdbConfig(1, { port: influxd.port }, { v1Config: v1Config(db, 'no_such_rp') }),
         );
         const error = await writeError(writer, point());
         expect(error.kind).to.equal('transient');
-        expect(error.details.status).to.equal(undefined);
+        expect(error.details).to.deep.equal({
+          status: 500,
+          serverMessage: 'retention policy not found: no_such_rp',
+        });
       });
 
       it('classifies a server that does not answer in time as transient, and writes again once it does', async () => {
@@ -819,11 +822,22 @@ describe('InfluxDB writers on the wire (scripted server)', function () {
         }
       });
 
-      it('503: transient', async () => {
-        const error = await writeAnswered({ status: 503, headers: { 'retry-after': '7' }, body: 'busy' });
+      it('503 with Retry-After: transient, waiting that many seconds, with the server message', async () => {
+        // v1 too, though the influx package turns every 5xx into an error without status or headers.
+        const busy = jsonError('busy');
+        const error = await writeAnswered({
+          status: 503,
+          headers: { ...busy.headers, 'retry-after': '7' },
+          body: busy.body,
+        });
         expect(error.kind).to.equal('transient');
-        // The influx package (v1) turns every 5xx into an error without status or headers.
-        if (version !== 1) expect(error.details).to.deep.include({ status: 503, retryAfterMs: 7000 });
+        expect(error.details).to.deep.equal({ status: 503, retryAfterMs: 7000, serverMessage: 'busy' });
+      });
+
+      it('500 without a body: transient, with its status', async () => {
+        const error = await writeAnswered({ status: 500 });
+        expect(error.kind).to.equal('transient');
+        expect(error.details.status).to.equal(500);
       });
     });
   }

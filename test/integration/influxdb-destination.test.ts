@@ -22,6 +22,7 @@ import { createLogger, createSilentLogger } from '../../src/lib/logger.js';
 import { makeAuditRecord } from '../support/audit-records.js';
 import { freshEnvelope } from '../support/fixtures.js';
 import { startInfluxEmulator, type InfluxEmulator } from '../support/influx-emulator.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.js';
 import { tempDir } from '../support/module-process.js';
 
@@ -434,6 +435,29 @@ describe('InfluxDB destination, end to end', function () {
         await influxd.restart();
       }
       for (const envelope of events) await storedPoint(database, envelope.eventId);
+    });
+
+    it('v1: waits at least as long as a 503 Retry-After asks (a proxy in front of influxd sends it)', async () => {
+      const { database, influxdbConfig } = v1Case('audit_v1_retry_after');
+      const proxy = await startFaultProxy(influxd.port);
+      try {
+        const { baseUrl } = await startModule(influxdbConfig({ port: proxy.port, writeFrequency: 0 }));
+        const first = eventNow('navigation.sheet.loaded');
+        expect(await post(baseUrl, first)).to.equal(202);
+        await storedPoint(database, first.eventId); // the target is set up
+        proxy.failNextWrites(1, { status: 503, retryAfterSeconds: 3 });
+        const event = eventNow('navigation.sheet.loaded');
+        expect(await post(baseUrl, event)).to.equal(202);
+        await storedPoint(database, event.eventId);
+        const writes = proxy.requests.filter((request) => request.path.startsWith('/write'));
+        const refused = writes.find((request) => request.status === 503)!;
+        const retried = await eventually(async () =>
+          writes.find((request) => request.receivedAt > refused.receivedAt && request.status === 204),
+        );
+        expect(retried.receivedAt - refused.receivedAt).to.be.at.least(3000);
+      } finally {
+        await proxy.stop();
+      }
     });
 
     for (const [label, makeCase] of cases.filter(([name]) => name !== 'v1')) {

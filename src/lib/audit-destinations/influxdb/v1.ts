@@ -13,8 +13,12 @@
  * - its pool retries a 5xx or network error twice and takes the host out of rotation for a
  *   growing delay (pool.js `_handleRequestError`, `_disableHost`): retries are off, and the
  *   host is never taken out, since the hybrid buffer owns retries and back-off.
+ * - it answers every 5xx with a bare ServiceNotAvailableError, dropping the status, the body
+ *   and Retry-After: the writer watches its own request's answer (AnswerWatcher) instead.
  */
-import type { IncomingMessage } from 'node:http';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { InfluxDB, type IPoolOptions } from 'influx';
 import {
   httpWriteError,
@@ -38,16 +42,61 @@ const KEEP_HOST_IN_POOL: BackoffStrategy = {
   reset: () => KEEP_HOST_IN_POOL,
 };
 
+/** What the server answered one request: its response and the body read so far. */
+interface Answer {
+  response?: IncomingMessage;
+  body: string;
+}
+
+const REQUEST_START_CHANNEL = 'http.client.request.start';
+
+/**
+ * Records the answer to the request a call makes, through node's documented
+ * `http.client.request.start` channel. Node publishes it a tick after the request is created,
+ * in the async context of the code that created it: the call runs inside this watcher's
+ * AsyncLocalStorage, so a request started there is the call's, whatever else runs meanwhile.
+ */
+class AnswerWatcher {
+  private readonly calls = new AsyncLocalStorage<Answer>();
+  private readonly onRequestStart = (message: unknown) => {
+    const answer = this.calls.getStore();
+    if (answer === undefined) return;
+    (message as { request: ClientRequest }).request.once('response', (response: IncomingMessage) => {
+      answer.response = response;
+      response.on('data', (chunk: string | Buffer) => {
+        answer.body += chunk.toString();
+      });
+    });
+  };
+
+  constructor() {
+    subscribe(REQUEST_START_CHANNEL, this.onRequestStart);
+  }
+
+  /** Calls `start` and watches the answer to the request it makes. */
+  watch<T>(start: () => Promise<T>): { settled: Promise<T>; answer: Answer } {
+    const answer: Answer = { body: '' };
+    // async: a synchronous throw from `start` becomes a rejection like any other failure.
+    return { settled: this.calls.run(answer, async () => start()), answer };
+  }
+
+  close(): void {
+    unsubscribe(REQUEST_START_CHANNEL, this.onRequestStart);
+  }
+}
+
 /**
  * The package's RequestError (status 300..499) carries the response as `res` and the body
- * only inside its message: `A <status> <text> error occurred: <body>`. Anything else it
- * throws (network errors, timeouts, and ServiceNotAvailableError for every 5xx, which
- * drops the status and the body) got no usable answer.
+ * only inside its message: `A <status> <text> error occurred: <body>`. For a 5xx it throws a
+ * bare ServiceNotAvailableError; the watched answer then gives the status, body and
+ * Retry-After. Without any answer (network error, timeout) nothing came back.
  */
-function fromInfluxPackageError(error: unknown): InfluxWriteError {
-  const response = (error as { res?: IncomingMessage } | null)?.res;
-  if (typeof response?.statusCode !== 'number') return transportWriteError(error);
-  const body = /error occurred: ([\s\S]*)$/.exec((error as Error).message)?.[1];
+function fromInfluxPackageError(error: unknown, watched: Answer): InfluxWriteError {
+  const requestError = (error as { res?: IncomingMessage } | null)?.res;
+  const response = requestError ?? watched.response;
+  if (typeof response?.statusCode !== 'number' || response.statusCode < 300)
+    return transportWriteError(error);
+  const body = requestError ? /error occurred: ([\s\S]*)$/.exec((error as Error).message)?.[1] : watched.body;
   const header = response.headers['x-influxdb-error'];
   return httpWriteError({
     version: 1,
@@ -73,20 +122,22 @@ export function createV1PointWriter(options: V1WriterOptions): InfluxPointWriter
     retentionPolicy: options.retentionPolicy,
     precision: 'n',
   } as const;
+  const answers = new AnswerWatcher();
   return {
     async write(lines) {
       if (lines.length === 0) return;
+      // A whole line as the measurement: written as it is (see the top of this file).
+      const points = lines.map((line) => ({ measurement: line }));
+      const { settled, answer } = answers.watch(() => influx.writePoints(points, writeOptions));
       try {
-        // A whole line as the measurement: written as it is (see the top of this file).
-        await influx.writePoints(
-          lines.map((line) => ({ measurement: line })),
-          writeOptions,
-        );
+        await settled;
       } catch (error) {
-        throw fromInfluxPackageError(error);
+        throw fromInfluxPackageError(error, answer);
       }
     },
     // The package holds no connection of its own to release.
-    async close() {},
+    async close() {
+      answers.close();
+    },
   };
 }
