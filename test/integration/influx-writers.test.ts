@@ -322,12 +322,15 @@ describe('InfluxDB writers against real servers', function () {
         auth: { enable: false, username: '', password: '' },
       });
       const point = () => linesFor(target().config(), [makeAuditRecord()]);
+      /** The error of one write into database `dbName`, retention policy `rp`. */
+      const writeErrorInto = (dbName: string, rp?: string) =>
+        writeError(
+          writerFor(influxdbConfig(1, { port: influxd.port }, { v1Config: v1Config(dbName, rp) })),
+          point(),
+        );
 
       it('classifies a missing database as configuration (404)', async () => {
-        const writer = writerFor(
-          influxdbConfig(1, { port: influxd.port }, { v1Config: v1Config('no_such_db') }),
-        );
-        const error = await writeError(writer, point());
+        const error = await writeErrorInto('no_such_db');
         expect(error.kind).to.equal('configuration');
         expect(error.details).to.deep.include({
           status: 404,
@@ -336,10 +339,7 @@ describe('InfluxDB writers against real servers', function () {
       });
 
       it("classifies a missing retention policy (500) as transient, with influxd's status and message", async () => {
-        const writer = writerFor(
-          influxdbConfig(1, { port: influxd.port }, { v1Config: v1Config(db, 'no_such_rp') }),
-        );
-        const error = await writeError(writer, point());
+        const error = await writeErrorInto(db, 'no_such_rp');
         expect(error.kind).to.equal('transient');
         expect(error.details).to.deep.equal({
           status: 500,
