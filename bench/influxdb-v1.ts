@@ -3,6 +3,7 @@
  * against writing the same line protocol straight to that influxd in batches of the same
  * size (the ceiling), in one run.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { buildAuditInfluxPointModel } from '../src/lib/audit-destinations/influxdb/point-model.js';
 import { toLineProtocol } from '../src/lib/audit-destinations/influxdb/line-protocol.js';
 import { toAuditRecord } from '../src/lib/audit-events/record.js';
@@ -19,8 +20,7 @@ async function countPoints(influxd: InfluxdServer, database: string): Promise<nu
 }
 
 async function waitForCount(influxd: InfluxdServer, database: string, expected: number): Promise<void> {
-  while ((await countPoints(influxd, database)) < expected)
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  while ((await countPoints(influxd, database)) < expected) await sleep(100);
 }
 
 /** The ceiling: the same points as line protocol, POSTed to /write in batches, one after another. */

@@ -5,10 +5,12 @@
  * events wait on disk). The verdict compares the growth over the second half of the outage
  * with what holding that half's events in memory would take.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { rssMegabytes } from '../test/support/module-process.js';
 import { postEvents } from './load.js';
 import { startServer } from './server.js';
 
@@ -18,13 +20,6 @@ const SAMPLES = 10;
 /** Bounded: the second half adds less than this share of what holding its events would take. */
 const BOUNDED_SHARE = 0.1;
 
-function rssMegabytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((entry) => entry.startsWith('VmRSS:'));
-  return Number(line?.split(/\s+/)[1] ?? 0) / 1024;
-}
-
 /** A port nothing listens on: connections to it are refused, as to a stopped InfluxDB. */
 async function refusedPort(): Promise<number> {
   const server = net.createServer();
@@ -32,10 +27,6 @@ async function refusedPort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export async function benchMemory(outageSeconds: number): Promise<string[]> {

@@ -4,12 +4,14 @@
  * answered 202 must end up in Parquet exactly once and in InfluxDB; an InfluxDB outage must
  * not slow the API or Parquet; a full journal answers 503 and recovers.
  */
-import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { eventually, sleep } from '../support/eventually.js';
 import { freshEnvelope } from '../support/fixtures.js';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.js';
 import {
+  rssMegabytes,
   startModule,
   stopModule,
   tempDir,
@@ -44,37 +46,12 @@ async function sendUntil(baseUrl: string, until: Promise<unknown>, concurrency =
         await response.arrayBuffer();
       } catch {
         count('no answer'); // the process was killed mid-request: not accepted
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await sleep(5);
       }
     }
   };
   await Promise.all(Array.from({ length: concurrency }, sender));
   return result;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function eventually<T>(
-  check: () => Promise<T | undefined>,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
-
-function rssMegabytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((entry) => entry.startsWith('VmRSS:'));
-  return Math.round(Number(line?.split(/\s+/)[1] ?? 0) / 1024);
 }
 
 async function influxEventIds(influxd: InfluxdServer, database: string): Promise<string[]> {
@@ -210,7 +187,7 @@ describe('durability of accepted events (journal)', function () {
     const module = await startModule(writeConfigFile(dir, outageConfig));
     try {
       await module.waitForOutput('is ready'); // an outage of a working target, not a setup that never ran
-      const rssBefore = rssMegabytes(module.child.pid!);
+      const rssBefore = Math.round(rssMegabytes(module.child.pid!));
       await influxd.halt();
       const samples: number[] = [];
       let accepted: string[] = [];
@@ -218,7 +195,7 @@ describe('durability of accepted events (journal)', function () {
         for (let round = 0; round < 4; round += 1) {
           const load = await sendUntil(module.baseUrl, sleep(4000), 20);
           accepted = [...accepted, ...load.accepted];
-          samples.push(rssMegabytes(module.child.pid!));
+          samples.push(Math.round(rssMegabytes(module.child.pid!)));
         }
       } finally {
         await influxd.restart();
@@ -231,7 +208,7 @@ describe('durability of accepted events (journal)', function () {
         180000,
         'InfluxDB to catch up from the journal',
       );
-      const rssAfter = rssMegabytes(module.child.pid!);
+      const rssAfter = Math.round(rssMegabytes(module.child.pid!));
       console.log(
         `      outage: ${accepted.length} events during 16 s of InfluxDB down; RSS ${rssBefore} MB before, ` +
           `${samples.join(' / ')} MB during, ${rssAfter} MB after catching up`,

@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import { gzipSync } from 'node:zlib';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   startInfluxEmulator,
   type InfluxEmulator,
@@ -744,5 +745,5 @@ describe('InfluxDB v2/v3 emulator backed by influxd 1.6.7', function () {
 
 /** Polls a condition that a concurrent request makes true (no timing assertion involved). */
 async function waitFor(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
+  while (!condition()) await sleep(10);
 }

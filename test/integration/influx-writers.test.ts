@@ -121,6 +121,17 @@ async function writeError(writer: InfluxPointWriter, lines: string[]): Promise<I
   throw new Error('the write succeeded');
 }
 
+/** How many write requests the emulator received for one write of 2500 points. */
+async function requestsForOneLargeWrite(
+  writer: InfluxPointWriter,
+  config: InfluxdbConfig,
+  emulator: InfluxEmulator,
+): Promise<number> {
+  const before = emulator.stats.writeRequests;
+  await writer.write(linesFor(config, Array.from({ length: 2500 }, () => makeAuditRecord())));
+  return emulator.stats.writeRequests - before;
+}
+
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {
   const server = http.createServer();
@@ -504,14 +515,7 @@ describe('InfluxDB writers against real servers', function () {
       });
 
       it('sends one request per batch, whatever its size', async () => {
-        const before = emulator.stats.writeRequests;
-        await writerWith({}).write(
-          linesFor(
-            target().config(),
-            Array.from({ length: 2500 }, () => makeAuditRecord()),
-          ),
-        );
-        expect(emulator.stats.writeRequests - before).to.equal(1);
+        expect(await requestsForOneLargeWrite(writerWith({}), target().config(), emulator)).to.equal(1);
       });
     });
   });
@@ -604,14 +608,7 @@ describe('InfluxDB writers against real servers', function () {
       });
 
       it('never asks for no_sync: every write goes to the all-or-nothing /api/v2/write, one request per batch', async () => {
-        const before = emulator.stats.writeRequests;
-        await writerWith({}).write(
-          linesFor(
-            target().config(),
-            Array.from({ length: 2500 }, () => makeAuditRecord()),
-          ),
-        );
-        expect(emulator.stats.writeRequests - before).to.equal(1);
+        expect(await requestsForOneLargeWrite(writerWith({}), target().config(), emulator)).to.equal(1);
         expect(emulator.stats.noSyncRequests).to.equal(0);
         const writes = emulator.requests.filter(
           (request) => request.method === 'POST' && request.path.includes('write'),

@@ -22,6 +22,7 @@ import { createLogger, createSilentLogger } from '../../src/lib/logger.js';
 import { makeAuditRecord } from '../support/audit-records.js';
 import { freshEnvelope } from '../support/fixtures.js';
 import { startInfluxEmulator, type InfluxEmulator } from '../support/influx-emulator.js';
+import { eventually, sleep } from '../support/eventually.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.js';
 import { tempDir } from '../support/module-process.js';
@@ -35,19 +36,17 @@ interface RunningModule {
   journalDirectory: string;
 }
 
-/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
-async function eventually<T>(
-  check: () => Promise<T | undefined>,
-  timeoutMs = 30000,
-  what = 'condition',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/** Waits until the module's startup hook has created `database` on `server`. */
+async function databaseCreated(server: InfluxdServer, database: string): Promise<void> {
+  await eventually(
+    async () => {
+      // Until the first database exists, influxd answers a series without values, which query() cannot read.
+      const databases = await server.query(database, 'SHOW DATABASES').catch(() => []);
+      return databases.some((row) => row.name === database) ? true : undefined;
+    },
+    30000,
+    `the database ${database}`,
+  );
 }
 
 async function post(baseUrl: string, envelope: AuditEnvelope): Promise<number> {
@@ -411,7 +410,7 @@ describe('InfluxDB destination, end to end', function () {
           const during = Array.from({ length: 20 }, () => eventNow('object.view.duration'));
           try {
             for (const envelope of during) expect(await post(baseUrl, envelope)).to.equal(202);
-            await new Promise((resolve) => setTimeout(resolve, 2500)); // several failed attempts
+            await sleep(2500); // several failed attempts
           } finally {
             await influxd.restart();
           }
@@ -565,15 +564,7 @@ describe('InfluxDB destination, end to end', function () {
           maxBatchSize: 1000,
           v1Config: { dbName: 'audit_v1_413' },
         });
-        await eventually(
-          async () => {
-            // Until the first database exists, influxd answers a series without values, which query() cannot read.
-            const databases = await small.query('audit_v1_413', 'SHOW DATABASES').catch(() => []);
-            return databases.some((row) => row.name === 'audit_v1_413') ? true : undefined;
-          },
-          30000,
-          'the database',
-        );
+        await databaseCreated(small, 'audit_v1_413');
         const events = Array.from({ length: 100 }, () => eventNow('object.view.duration')); // ~70 KB of line protocol
         for (const envelope of events) expect(await post(baseUrl, envelope)).to.equal(202);
         await module.stop(); // one flush of all 100
@@ -596,14 +587,7 @@ describe('InfluxDB destination, end to end', function () {
           v1Config: { dbName: 'audit_v1_413_one' },
         });
         // Written only once the database exists: a 404 first would hold back the next log for a minute.
-        await eventually(
-          async () => {
-            const databases = await small.query('audit_v1_413_one', 'SHOW DATABASES').catch(() => []);
-            return databases.some((row) => row.name === 'audit_v1_413_one') ? true : undefined;
-          },
-          30000,
-          'the database',
-        );
+        await databaseCreated(small, 'audit_v1_413_one');
         const big = eventNow('object.view.duration', (envelope) => {
           envelope.payload.event!.objectData = 'x'.repeat(20000); // one line over 16 KB
         });

@@ -3,7 +3,7 @@
  * as a user would, and reads its JSON log lines to learn the port it listens on.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -42,12 +42,19 @@ process.on('exit', () => {
   for (const child of runningChildren) child.kill('SIGKILL');
 });
 
-export function spawnModule(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Omit<ModuleProcess, 'baseUrl'> {
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, path.join(REPO_ROOT, 'src', 'butler-sos.ts'), ...args], {
-    cwd: options.cwd ?? REPO_ROOT,
-    env: { ...process.env, NODE_OPTIONS: '', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function spawnModule(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Omit<ModuleProcess, 'baseUrl'> {
+  const child = spawn(
+    process.execPath,
+    ['--import', TSX_LOADER, path.join(REPO_ROOT, 'src', 'butler-sos.ts'), ...args],
+    {
+      cwd: options.cwd ?? REPO_ROOT,
+      env: { ...process.env, NODE_OPTIONS: '', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   runningChildren.add(child);
   child.on('exit', () => runningChildren.delete(child));
   const output: string[] = [];
@@ -73,7 +80,9 @@ export function spawnModule(args: string[], options: { cwd?: string; env?: NodeJ
           resolve(line);
         } else if (child.exitCode !== null) {
           listeners.delete(check);
-          reject(new Error(`process exited (${child.exitCode}) before printing '${text}':\n${output.join('\n')}`));
+          reject(
+            new Error(`process exited (${child.exitCode}) before printing '${text}':\n${output.join('\n')}`),
+          );
         }
       };
       listeners.add(check);
@@ -83,7 +92,10 @@ export function spawnModule(args: string[], options: { cwd?: string; env?: NodeJ
 }
 
 /** Starts the module from a config file and resolves once it listens. */
-export async function startModule(configFile: string, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ModuleProcess> {
+export async function startModule(
+  configFile: string,
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<ModuleProcess> {
   const started = spawnModule(['--configfile', configFile], options);
   const line = await started.waitForOutput('audit API listening on');
   const match = /listening on (https?):\/\/([^:]+):(\d+)/.exec(line);
@@ -92,7 +104,18 @@ export async function startModule(configFile: string, options: { cwd?: string; e
 }
 
 /** Sends a signal and waits for the exit code. */
-export async function stopModule(module: ModuleProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string> {
+export async function stopModule(
+  module: ModuleProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<number | string> {
   module.child.kill(signal);
   return module.exited;
+}
+
+/** Resident memory of a running process, in MiB (Linux /proc). */
+export function rssMegabytes(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((entry) => entry.startsWith('VmRSS:'));
+  return Number(line?.split(/\s+/)[1] ?? 0) / 1024;
 }

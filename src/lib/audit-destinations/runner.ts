@@ -3,6 +3,7 @@
  * cursor while the destination has room, and hands each record over with an ack that
  * advances that destination's checkpoint. A slow destination only slows its own runner.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { AuditEventProcessor } from '../audit-events/processor.js';
 import type { Cursor } from '../audit-journal/event-log.js';
 import { errorMessage } from '../errors.js';
@@ -66,7 +67,11 @@ export class DestinationRunner {
   private async handOver(seq: number, recordPromise: Promise<AuditRecord>): Promise<void> {
     const delivery = { seq, ack: () => this.cursor.ack(seq) };
     try {
-      writeAuditEventToDestinations(await recordPromise, [{ destination: this.destination, delivery }], this.options.logger);
+      writeAuditEventToDestinations(
+        await recordPromise,
+        [{ destination: this.destination, delivery }],
+        this.options.logger,
+      );
     } catch (error) {
       // An event that passed validation always maps; if one ever does not, that is a bug to
       // report loudly (with its seq and the error), and it must not hold back every event
@@ -99,8 +104,4 @@ export function writeAuditEventToDestinations(
       );
     }
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
