@@ -8,7 +8,7 @@
  */
 import Fastify from 'fastify';
 import { createAuditModule } from '../src/lib/audit-module.js';
-import { createEnvelopeValidator } from '../src/lib/audit-events/envelope.js';
+import { createEnvelopeValidator } from '../src/lib/audit-events/envelope-validator.js';
 import type { AuditEnvelope } from '../src/lib/audit-events/types.js';
 import { validateAuditEventsConfig } from '../src/lib/config/validate.js';
 import { createSilentLogger } from '../src/lib/logger.js';

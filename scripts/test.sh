@@ -9,10 +9,11 @@ echo "== real components"
 # The InfluxDB tests start their own influxd 1.x (Debian's package); installed here when missing.
 bash scripts/ensure-influxd.sh
 
-echo "== typecheck"
+echo "== build (compiles src/ to dist/, which the end-to-end tests run) and typecheck"
+npm run --silent build
 npx --no-install tsc --noEmit -p .
-echo "== lint"
-npx --no-install eslint src test bench
+echo "== lint (and the import rules of src/, .dependency-cruiser.cjs)"
+npm run --silent lint
 echo "== tests"
 if [[ $# -eq 0 ]]; then set -- 'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'; fi
 npx --no-install c8 mocha "$@"

@@ -1,8 +1,8 @@
 /**
- * The audit API (SPEC 3.1): a fastify server that receives Audit.qs envelopes, checks them in
- * the SPEC's order — rate limit, bearer token, content type and size, envelope schema (400),
+ * The audit API (docs/http-api.md): a fastify server that receives Audit.qs envelopes, checks them in
+ * this order — rate limit, bearer token, content type and size, envelope schema (400),
  * semantics and per-type payload (422) — and hands accepted envelopes to the event log.
- * Every answer, fastify's and the plugins' included, has the one body shape of http-replies.ts.
+ * Every answer, fastify's and the plugins' included, has the one body shape of http/replies.ts.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -10,14 +10,12 @@ import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { DestinationStatus } from './audit-destinations/destination.js';
+import { createEnvelopeValidator, type EnvelopeValidator } from './audit-events/envelope-validator.js';
 import {
   AUDIT_QS_VERSION_HEADER,
-  createEnvelopeValidator,
   extensionVersionProblem,
   findExtensionVersion,
-  type EnvelopeValidator,
-} from './audit-events/envelope.js';
+} from './audit-events/extension-version.js';
 import {
   acceptedReplyBody,
   badRequest,
@@ -29,8 +27,8 @@ import {
   unprocessable,
   unsupportedMediaType,
   type ApiError,
-} from './audit-events/http-replies.js';
-import { createJsonBodyParser, InvalidJsonBodyError } from './audit-events/json-body.js';
+} from './http/replies.js';
+import { createJsonBodyParser, InvalidJsonBodyError } from './http/json-body.js';
 import type { AuditEnvelope } from './audit-events/types.js';
 import type { AuditEventsConfig } from './config/schema.js';
 import { errorMessage } from './errors.js';
@@ -42,7 +40,7 @@ export interface AuditApiDeps {
   /** Appends an accepted envelope to the event log; resolves once it is durable. Throws ServiceUnavailableError when full or shutting down. */
   accept(envelope: AuditEnvelope): Promise<void>;
   /** Health of destinations and the log, for GET /api/v1/health. */
-  health(): { healthy: boolean; destinations: DestinationStatus[]; log: Record<string, unknown> };
+  health(): { healthy: boolean; destinations: unknown[]; log: unknown };
   /** Butler SOS version for test-connection. */
   version: string;
 }

@@ -1,20 +1,23 @@
 /**
- * The root object: builds the log, the destinations, their runners and the HTTP API from one
- * validated config, and starts and stops them in order. No globals: tests build as many
- * isolated modules as they like.
+ * The root object: builds the log, the destinations, one delivery loop per destination and
+ * the HTTP API from one validated config, and starts and stops them in order, in one visible
+ * place. No globals: tests build as many isolated modules as they like.
  */
 import path from 'node:path';
 import { buildAuditEventsApi } from './audit-events-api.js';
-import { AuditEventProcessor } from './audit-events/processor.js';
-import { configuredDestinationIds, createAuditDestinationsFromConfig } from './audit-destinations/index.js';
-import type { AuditDestination } from './audit-destinations/destination.js';
-import { BufferCloseTimeoutError } from './audit-destinations/hybrid-buffer.js';
-import { DestinationRunner } from './audit-destinations/runner.js';
 import type { AuditEnvelope } from './audit-events/types.js';
+import {
+  configuredDestinationIds,
+  createAuditDestinationsFromConfig,
+  deadLetterFileFor,
+} from './audit-destinations/index.js';
+import type { AuditDestination } from './audit-destinations/destination.js';
 import type { EventLog } from './audit-journal/event-log.js';
 import { openJournal } from './audit-journal/journal.js';
 import { MemoryEventLog } from './audit-journal/memory-log.js';
 import type { AuditEventsConfig } from './config/schema.js';
+import { DeliveryLoop } from './delivery/delivery-loop.js';
+import { AuditEventProcessor } from './delivery/processor.js';
 import { ServiceUnavailableError, errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 
@@ -29,7 +32,7 @@ export interface AuditModuleDeps {
 export interface AuditModule {
   /** Starts destinations and the API; resolves with the address it listens on (null when disabled). */
   start(): Promise<{ host: string; port: number } | null>;
-  /** Stops accepting (503), drains the log into the destinations, flushes them, closes. */
+  /** Stops accepting (503), writes what the log holds within shutdownTimeoutMs, closes. */
   stop(): Promise<void>;
 }
 
@@ -38,18 +41,18 @@ const SHUTDOWN_RETRY_AFTER_SECONDS = 10;
 
 function logStartWarnings(config: AuditEventsConfig, logger: Logger): void {
   if (config.apiToken === '') {
-    logger.warn(
-      'auditEvents.apiToken is empty: anyone who can reach the audit API can post events; set a token',
-    );
+    logger.warn('auditEvents.apiToken is empty: anyone who can reach the audit API can post events; set a token');
   }
   if (config.cors.allowedOrigins.includes('*')) {
-    logger.warn(
-      "auditEvents.cors.allowedOrigins contains '*': any web page may call the audit API from a browser",
-    );
+    logger.warn("auditEvents.cors.allowedOrigins contains '*': any web page may call the audit API from a browser");
   }
   if (config.destination.screenshots.enable) {
+    logger.warn('auditEvents.destination.screenshots.enable is true, but screenshot download is not in this build yet');
+  }
+  if (config.destination.influxdb?.maxBufferedPoints !== undefined) {
     logger.warn(
-      'auditEvents.destination.screenshots.enable is true, but screenshot download is not in this build yet',
+      'auditEvents.destination.influxdb.maxBufferedPoints is ignored: events wait in the journal, not in memory; ' +
+        'memory holds one batch in flight and one read ahead per destination',
     );
   }
   if (!config.journal.enable) {
@@ -72,11 +75,9 @@ async function openEventLog(config: AuditEventsConfig, logger: Logger, baseDir: 
   });
 }
 
-/** How many records a runner lets its destination hold before it waits. */
-function bufferBoundFor(destination: AuditDestination, config: AuditEventsConfig): number {
-  const influxdb = config.destination.influxdb;
-  if (destination.id === 'influxdb' && influxdb) return influxdb.maxBufferedPoints;
-  return 2 * config.destination.parquet.maxBatchSize;
+/** Records two destinations can share: each reads one batch in flight and one ahead. */
+function sharedRecordBound(destinations: AuditDestination[]): number {
+  return 4 * Math.max(1, ...destinations.map((destination) => destination.maxBatchSize));
 }
 
 export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDeps): AuditModule {
@@ -85,7 +86,7 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
   let log: EventLog | null = null;
   let accepting = false;
   let destinations: AuditDestination[] = [];
-  let runners: DestinationRunner[] = [];
+  let loops: DeliveryLoop[] = [];
   let api: Awaited<ReturnType<typeof buildAuditEventsApi>> | null = null;
 
   async function accept(envelope: AuditEnvelope): Promise<void> {
@@ -94,10 +95,11 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
   }
 
   function health() {
-    const statuses = destinations.map((destination) => destination.status());
+    const statuses = loops.map((loop) => loop.status());
+    const lastSeq = log?.lastSeq ?? 0;
     return {
       healthy: statuses.every((status) => status.healthy),
-      destinations: statuses,
+      destinations: statuses.map((status) => ({ ...status, backlog: Math.max(0, lastSeq - status.checkpoint) })),
       log: log?.backlog() ?? {},
     };
   }
@@ -114,32 +116,30 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
     destinations = await createAuditDestinationsFromConfig(config.destination, {
       logger,
       baseDir,
-      journalDirectory: config.journal.directory,
       logId: eventLog.id,
     });
     const processor = new AuditEventProcessor({
       maxConcurrent: config.queue.maxConcurrent,
       readers: destinations.length,
+      maxShared: sharedRecordBound(destinations),
       logger,
     });
-    runners = destinations.map(
+    loops = destinations.map(
       (destination) =>
-        // A destination that already holds events (Parquet files after a crash) starts after them.
-        new DestinationRunner(
-          eventLog.openCursor(destination.id, { atLeast: destination.durableThrough }),
+        new DeliveryLoop({
           destination,
+          // A destination that already holds events (Parquet files after a crash) starts after them.
+          cursor: eventLog.openCursor(destination.id, { atLeast: destination.durableThrough }),
           processor,
-          {
-            maxBuffered: bufferBoundFor(destination, config),
-            logger,
-          },
-        ),
+          deadLetters: deadLetterFileFor(config, destination.id, baseDir),
+          logger: logger.child({ destination: destination.id }),
+        }),
     );
     api = await buildAuditEventsApi({ config, logger, accept, health, version: deps.version });
     await api.listen({ host: config.host, port: config.port });
     const address = api.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    for (const runner of runners) runner.start();
+    for (const loop of loops) loop.start();
     accepting = true;
     logger.info(
       `audit API listening on ${config.tls.enable ? 'https' : 'http'}://${config.host}:${port}; ` +
@@ -149,21 +149,23 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
   }
 
   /**
-   * Hands what the log holds to the destinations and lets them write it, within
-   * shutdownTimeoutMs; then closes the log, which saves the checkpoints. What is not written
-   * by then stays in the journal for the next start.
+   * Lets every destination write what the log holds, within shutdownTimeoutMs, then closes the
+   * log, which saves the checkpoints. What is not written by then stays in the journal for
+   * the next start.
    */
   async function stop() {
     accepting = false;
     if (!log) return;
     const deadline = Date.now() + config.shutdownTimeoutMs;
     const lastSeq = log.lastSeq;
-    await Promise.all(runners.map((runner) => runner.drainedTo(lastSeq, deadline)));
-    // Runners stop before their destinations close, so nothing is handed to a closed buffer.
-    const runnersStopped = runners.map((runner) => runner.stop());
-    await Promise.all(destinations.map((destination) => closeBefore(destination, deadline, logger)));
+    const drained = await Promise.all(loops.map((loop) => loop.drain(lastSeq, deadline)));
+    for (const [index, done] of drained.entries()) {
+      if (!done) logger.error(`destination ${loops[index].id} did not finish writing before the shutdown deadline`);
+    }
+    // Loops stop before their destinations close, so nothing is written to a closed sink.
+    await Promise.all(loops.map((loop) => loop.stop()));
+    await Promise.all(destinations.map((destination) => closeQuietly(destination, logger)));
     await log.close();
-    await Promise.all(runnersStopped);
     await api?.close();
     const left = log.backlog().entries;
     logger.info(
@@ -177,14 +179,10 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
   return { start, stop };
 }
 
-async function closeBefore(destination: AuditDestination, deadline: number, logger: Logger): Promise<void> {
+async function closeQuietly(destination: AuditDestination, logger: Logger): Promise<void> {
   try {
-    await destination.close({ timeoutMs: Math.max(0, deadline - Date.now()) });
+    await destination.close();
   } catch (error) {
-    const reason =
-      error instanceof BufferCloseTimeoutError
-        ? 'did not finish writing before the shutdown deadline'
-        : 'failed to close';
-    logger.error({ err: errorMessage(error) }, `destination ${destination.id} ${reason}`);
+    logger.error({ err: errorMessage(error) }, `destination ${destination.id} failed to close`);
   }
 }

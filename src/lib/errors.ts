@@ -1,10 +1,14 @@
 /**
  * Errors are values with a class, so every layer decides by kind, not by message:
- * transient (retry later), permanent (the data itself was refused), unavailable (tell the
- * client to come back: 503 + Retry-After).
+ * - TransientError: time may fix it (network, timeout, 5xx, 429, a full disk): retry later;
+ * - ConfigurationError: a setting must change (a wrong token, a missing database): keep the
+ *   events, tell the user the fix, retry;
+ * - RefusedBatchError: the destination refused the content of a batch and will refuse it
+ *   again: the delivery loop narrows it down to the refused events and dead-letters them;
+ * - ServiceUnavailableError: the module cannot take a new event now (log full, shutting
+ *   down): 503 + Retry-After.
  */
 
-/** A write failed for a reason that time may fix (network, timeout, 5xx, 429): retry. */
 export class TransientError extends Error {
   override readonly name = 'TransientError';
   constructor(
@@ -17,12 +21,37 @@ export class TransientError extends Error {
   }
 }
 
-/** The destination refused the data itself; retrying the same data cannot succeed. */
-export class PermanentError extends Error {
-  override readonly name = 'PermanentError';
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+  constructor(
+    message: string,
+    /** What the user should change; logged with the error. */
+    readonly fix: string,
+    /** Minimum wait before the next attempt, when the server said so. */
+    readonly retryAfterMs?: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }
 
-/** The module cannot take a new event now (log full, shutting down): 503 + Retry-After. */
+export class RefusedBatchError extends Error {
+  override readonly name = 'RefusedBatchError';
+  constructor(
+    /** The destination's own words, kept in the dead-letter record. */
+    readonly reason: string,
+    readonly details: {
+      /** HTTP status, when a server answered. */
+      status?: number;
+      /** What was sent, when the batch is one item (a line of line protocol). */
+      payload?: string;
+    } = {},
+    options?: ErrorOptions,
+  ) {
+    super(reason, options);
+  }
+}
+
 export class ServiceUnavailableError extends Error {
   override readonly name = 'ServiceUnavailableError';
   constructor(

@@ -12,7 +12,7 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
-import type { DestinationStatus } from '../../src/lib/audit-destinations/destination.js';
+import type { DeliveryStatus } from '../../src/lib/delivery/delivery-loop.js';
 import { buildAuditEventsApi, type AuditApiDeps } from '../../src/lib/audit-events-api.js';
 import type { AuditEnvelope } from '../../src/lib/audit-events/types.js';
 import type { AuditEventsConfig } from '../../src/lib/config/schema.js';
@@ -714,10 +714,12 @@ describe('audit events API (over TCP)', function () {
     });
 
     it('health: 401 without a token; 200 when healthy, 503 when not', async () => {
-      const destination: DestinationStatus = {
+      const destination: DeliveryStatus = {
         id: 'parquet',
         buffered: 3,
+        checkpoint: 7,
         written: 10,
+        rejected: 0,
         failed: 0,
         lastError: null,
         lastSuccessAt: '2026-10-14T08:15:20.000Z',

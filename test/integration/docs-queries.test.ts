@@ -4,12 +4,13 @@
  */
 import path from 'node:path';
 import { expect } from 'chai';
-import { AuditEventProcessor } from '../../src/lib/audit-events/processor.js';
+import { AuditEventProcessor } from '../../src/lib/delivery/processor.js';
 import { createInfluxdbDestination } from '../../src/lib/audit-destinations/influxdb/buffer.js';
 import { createParquetDestination } from '../../src/lib/audit-destinations/parquet/writer.js';
 import type { AuditRecord } from '../../src/lib/audit-events/types.js';
 import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
+import { deliverRecords } from '../support/deliver.js';
 import { fixtureTypes, loadFixture } from '../support/fixtures.js';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.js';
 import { codeBlocks } from '../support/markdown.js';
@@ -18,13 +19,15 @@ import { runDuckDbQuery } from '../support/parquet-reader.js';
 
 /** One record per fixture, as the module builds them (handler extras included). */
 async function fixtureRecords(timestamp?: string): Promise<AuditRecord[]> {
-  const processor = new AuditEventProcessor({ maxConcurrent: 1, readers: 1, logger: createSilentLogger() });
-  return Promise.all(
-    fixtureTypes().map((type, index) => {
-      const envelope = loadFixture(type);
-      return processor.recordFor({ seq: index + 1, envelope: timestamp ? { ...envelope, timestamp } : envelope });
-    }),
-  );
+  const processor = new AuditEventProcessor({ maxConcurrent: 1, readers: 1, maxShared: 1, logger: createSilentLogger() });
+  const entries = fixtureTypes().map((type, index) => {
+    const envelope = loadFixture(type);
+    return { seq: index + 1, envelope: timestamp ? { ...envelope, timestamp } : envelope };
+  });
+  return (await processor.recordsFor(entries)).map((built) => {
+    if (!('record' in built)) throw new Error(built.failure);
+    return built.record;
+  });
 }
 
 function defaultConfig(raw: Record<string, unknown> = {}) {
@@ -41,7 +44,7 @@ describe('query examples in docs/parquet.md', () => {
       logger: createSilentLogger(),
       baseDir: workDir,
     });
-    for (const record of await fixtureRecords()) destination.writeAuditEvent(record);
+    await deliverRecords(destination, await fixtureRecords());
     await destination.close();
   });
 
@@ -68,12 +71,9 @@ describe('query examples in docs/influxdb.md', function () {
     const config = defaultConfig({
       destination: { type: 'influxdb', influxdb: { host: '127.0.0.1', port: influxd.port, version: 1, v1Config: { dbName: 'docs' } } },
     });
-    const destination = createInfluxdbDestination(config.destination.influxdb!, {
-      logger: createSilentLogger(),
-      deadLetterDirectory: tempDir('docs-dead-letter'),
-    });
+    const destination = createInfluxdbDestination(config.destination.influxdb!, { logger: createSilentLogger() });
     await destination.ready;
-    for (const record of await fixtureRecords(new Date().toISOString())) destination.writeAuditEvent(record);
+    await deliverRecords(destination, await fixtureRecords(new Date().toISOString()));
     await destination.close();
   });
 

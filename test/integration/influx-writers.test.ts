@@ -20,11 +20,9 @@ import {
 } from '../../src/lib/audit-destinations/influxdb/point-model.js';
 import { createV1PointWriter } from '../../src/lib/audit-destinations/influxdb/v1.js';
 import { createV2PointWriter } from '../../src/lib/audit-destinations/influxdb/v2.js';
-import {
-  createInfluxPointWriter,
-  InfluxWriteError,
-  type InfluxPointWriter,
-} from '../../src/lib/audit-destinations/influxdb/writers.js';
+import type { InfluxPointWriter } from '../../src/lib/audit-destinations/influxdb/point-writer.js';
+import { InfluxWriteError } from '../../src/lib/audit-destinations/influxdb/write-errors.js';
+import { createInfluxPointWriter } from '../../src/lib/audit-destinations/influxdb/writers.js';
 import type { AuditRecord } from '../../src/lib/audit-events/types.js';
 import type { InfluxdbConfig } from '../../src/lib/config/schema.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
@@ -194,7 +192,7 @@ function describeRoundTrip(name: string, getInfluxd: () => InfluxdServer, getTar
         objectId: 'obj\\"q',
         objectData: JSON.stringify({ text: 'line1\nline2\t"q"\\', path: 'C:\\x' }),
         selectionDetails: JSON.stringify([{ qField: 'Region', qSelected: 'Nordics, Baltics' }]),
-        screenshotSavedPaths: ['C:\\shots\\a b.png', '/tmp/ü.png'],
+        screenshotSavedPaths: JSON.stringify(['C:\\shots\\a b.png', '/tmp/ü.png']),
         screenshotUrl: 'https://q.example/x.png?a=1&b=2,3',
       });
       const { points, rows } = await writeAndReadBack([record]);

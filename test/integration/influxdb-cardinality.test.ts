@@ -1,18 +1,18 @@
 /**
- * SPEC 4.2 on a real influxd 1.x with its default settings (max-values-per-tag = 100000):
+ * Why idTags is false by default on v1 (docs/influxdb.md), on a real influxd 1.x with its default settings (max-values-per-tag = 100000):
  * with the IDs as fields (the v1 default) 101,000 distinct events are all stored; with the
  * seeds' layout (IDs as tags) every event after the 100,000th is refused, and each refused
  * one lands in the dead-letter file instead of blocking the rest.
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { expect } from 'chai';
 import { createInfluxdbDestination } from '../../src/lib/audit-destinations/influxdb/buffer.js';
-import { utcDate } from '../../src/lib/audit-events/record.js';
+import { DeadLetterFile } from '../../src/lib/audit-destinations/dead-letter.js';
 import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
 import { makeAuditRecord } from '../support/audit-records.js';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.js';
+import { deliverRecords } from '../support/deliver.js';
 import { tempDir } from '../support/module-process.js';
 
 const EVENTS = 101_000;
@@ -30,8 +30,8 @@ describe('InfluxDB v1 with default server settings: 101,000 distinct events', fu
     await influxd.stop();
   });
 
-  async function writeDistinctEvents(dbName: string, idTags: boolean): Promise<string> {
-    const deadLetterDirectory = tempDir('cardinality-dead-letter');
+  async function writeDistinctEvents(dbName: string, idTags: boolean): Promise<DeadLetterFile> {
+    const deadLetters = new DeadLetterFile(tempDir('cardinality-dead-letter'), 'influxdb');
     const validation = validateAuditEventsConfig({
       destination: {
         type: 'influxdb',
@@ -49,14 +49,12 @@ describe('InfluxDB v1 with default server settings: 101,000 distinct events', fu
     if (!validation.ok) throw new Error(validation.problems.join('\n'));
     const destination = createInfluxdbDestination(validation.config.destination.influxdb!, {
       logger: createSilentLogger(),
-      deadLetterDirectory,
     });
     await destination.ready;
-    for (let index = 0; index < EVENTS; index += 1) {
-      destination.writeAuditEvent(makeAuditRecord({ timestampMs: START_MS + index }));
-    }
+    const records = Array.from({ length: EVENTS }, (_, index) => makeAuditRecord({ timestampMs: START_MS + index }));
+    await deliverRecords(destination, records, { deadLetters });
     await destination.close();
-    return deadLetterDirectory;
+    return deadLetters;
   }
 
   async function countStored(dbName: string): Promise<number> {
@@ -70,10 +68,9 @@ describe('InfluxDB v1 with default server settings: 101,000 distinct events', fu
   });
 
   it("refuses every event after the 100,000th with the seeds' IDs as tags, dead-lettering each", async () => {
-    const deadLetterDirectory = await writeDistinctEvents('audit_tags', true);
+    const deadLetters = await writeDistinctEvents('audit_tags', true);
     expect(await countStored('audit_tags')).to.equal(100_000);
-    const file = path.join(deadLetterDirectory, `influxdb-${utcDate(Date.now())}.ndjson`);
-    const refused = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { reason: string });
+    const refused = readFileSync(deadLetters.currentPath(), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { reason: string });
     expect(refused).to.have.length(EVENTS - 100_000);
     expect(refused.every((entry) => entry.reason.includes('max-values-per-tag limit exceeded'))).to.equal(true);
   });

@@ -11,15 +11,15 @@ import sinon from 'sinon';
 import { createAuditModule, type AuditModule } from '../../src/lib/audit-module.js';
 import { createInfluxdbDestination } from '../../src/lib/audit-destinations/influxdb/buffer.js';
 import { auditPointTimestampNs } from '../../src/lib/audit-destinations/influxdb/point-model.js';
-import {
-  createInfluxPointWriter,
-  InfluxWriteError,
-} from '../../src/lib/audit-destinations/influxdb/writers.js';
-import { utcDate } from '../../src/lib/audit-events/record.js';
+import type { InfluxWriteError } from '../../src/lib/audit-destinations/influxdb/write-errors.js';
+import { createInfluxPointWriter } from '../../src/lib/audit-destinations/influxdb/writers.js';
+import { DeadLetterFile } from '../../src/lib/audit-destinations/dead-letter.js';
+import { utcDate } from '../../src/lib/audit-events/event-time.js';
 import type { AuditEnvelope } from '../../src/lib/audit-events/types.js';
 import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
 import { createLogger, createSilentLogger } from '../../src/lib/logger.js';
 import { makeAuditRecord } from '../support/audit-records.js';
+import { deliverRecords } from '../support/deliver.js';
 import { freshEnvelope } from '../support/fixtures.js';
 import { startInfluxEmulator, type InfluxEmulator } from '../support/influx-emulator.js';
 import { eventually, sleep } from '../support/eventually.js';
@@ -645,12 +645,8 @@ describe('InfluxDB destination, end to end', function () {
           throw error;
         }
       });
-      const deadLetterDirectory = tempDir('isolation-dead-letter');
-      const destination = createInfluxdbDestination(config, {
-        logger: createSilentLogger(),
-        deadLetterDirectory,
-        writer,
-      });
+      const deadLetters = new DeadLetterFile(tempDir('isolation-dead-letter'), 'influxdb');
+      const destination = createInfluxdbDestination(config, { logger: createSilentLogger(), writer });
       await destination.ready; // the database and its default retention policy exist
       const start = Date.now();
       // `visible` already stored as a string: the one event carrying a boolean `visible` conflicts.
@@ -662,13 +658,9 @@ describe('InfluxDB destination, end to end', function () {
       const records = Array.from({ length: EVENTS }, (_, i) =>
         makeAuditRecord({ timestampMs: start + i, visible: i === POISON ? false : null }),
       );
-      for (const record of records) destination.writeAuditEvent(record);
-      await destination.close(); // one batch of all of them, retried until written
-      return {
-        attempts,
-        poisonEventId: records[POISON].eventId,
-        deadLetterFile: path.join(deadLetterDirectory, `influxdb-${utcDate(Date.now())}.ndjson`),
-      };
+      await deliverRecords(destination, records, { deadLetters }); // one batch, until every event is settled
+      await destination.close();
+      return { attempts, poisonEventId: records[POISON].eventId, deadLetterFile: deadLetters.currentPath() };
     }
 
     /** Every healthy event stored once, the poison only in the dead-letter file, once. */
@@ -714,19 +706,21 @@ describe('InfluxDB destination, end to end', function () {
             emulator.failNextWrites(1, { status: 503 });
           }
         });
-        // The fault hit the first half (500); the whole batch was isolated again afterwards.
-        expect(outcome.attempts.slice(0, 2)).to.deep.equal([
+        // The fault hit the first half (500), which was retried on its own and written; the
+        // isolation went on from there, without starting over.
+        expect(outcome.attempts.slice(0, 3)).to.deep.equal([
           { size: 1000, kind: 'rejected' },
           { size: 500, kind: 'transient' },
+          { size: 500 },
         ]);
-        expect(refusedSizes(outcome.attempts)).to.deep.equal([1000, 1000, 500, 250, 100, 10, 1]);
+        expect(refusedSizes(outcome.attempts)).to.deep.equal([1000, 500, 250, 100, 10, 1]);
         await expectPoisonIsolated(versionCase.database, outcome);
       } finally {
         await emulator.stop();
       }
     });
 
-    it('v2: a transient fault right after the poison was refused alone: it is dead-lettered once, the rest retried', async () => {
+    it('v2: a transient fault right after the poison was refused alone: it is dead-lettered once, the next event retried', async () => {
       const versionCase = await v2Case('audit_v2_isolation_late_fault');
       const emulator = versionCase.emulator!;
       try {
@@ -737,9 +731,11 @@ describe('InfluxDB destination, end to end', function () {
             emulator.failNextWrites(1, { status: 503 });
           }
         });
-        // The events after the poison (638..999) came back as one batch, without it.
+        // The event after the poison, written alone as the isolation goes on, met the fault:
+        // it was retried alone and written, and the poison was not sent again.
         const transient = outcome.attempts.findIndex((attempt) => attempt.kind === 'transient');
-        expect(outcome.attempts[transient + 1]).to.deep.equal({ size: EVENTS - POISON - 1 });
+        expect(outcome.attempts[transient]).to.deep.equal({ size: 1, kind: 'transient' });
+        expect(outcome.attempts[transient + 1]).to.deep.equal({ size: 1 });
         expect(refusedSizes(outcome.attempts)).to.deep.equal([1000, 500, 250, 100, 10, 1]);
         await expectPoisonIsolated(versionCase.database, outcome);
       } finally {

@@ -10,11 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect } from 'chai';
-import {
-  PartialWriteError,
-  type BatchItem,
-  type Delivery,
-} from '../../src/lib/audit-destinations/destination.js';
+import sinon from 'sinon';
+import type { BatchItem } from '../../src/lib/audit-destinations/sink.js';
 import {
   ParquetPartFileSink,
   createParquetDestination,
@@ -23,6 +20,7 @@ import type { AuditRecord } from '../../src/lib/audit-events/types.js';
 import type { ParquetConfig } from '../../src/lib/config/schema.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
 import { makeAuditRecord } from '../support/audit-records.js';
+import { deliverRecords } from '../support/deliver.js';
 import {
   countParquetRowGroups,
   countParquetRows,
@@ -113,7 +111,7 @@ describe('Parquet destination (file system + DuckDB)', function () {
     return {
       exportDirectory: dir,
       maxBatchSize: 1000,
-      writeFrequency: 60000, // tests flush explicitly
+      writeFrequency: 60000,
       staticTags: [],
       compression: 'snappy',
       ...overrides,
@@ -124,10 +122,10 @@ describe('Parquet destination (file system + DuckDB)', function () {
     return createParquetDestination(config(overrides), { logger: createSilentLogger() });
   }
 
-  /** Writes the records as one flush and closes the destination. */
+  /** Writes the records as one batch and closes the destination. */
   async function writeOnce(records: AuditRecord[], overrides: Partial<ParquetConfig> = {}): Promise<void> {
     const destination = await createDestination(overrides);
-    for (const record of records) destination.writeAuditEvent(record);
+    await deliverRecords(destination, records);
     await destination.close();
   }
 
@@ -177,7 +175,7 @@ describe('Parquet destination (file system + DuckDB)', function () {
         dataStateId: 9007199254740991,
         selectionDetails: JSON.stringify([{ qField: 'Region', qSelectedCount: 2, qSelected: 'Nord, Süd' }]),
         screenshotUrl: 'https://sense.example.com/screenshots/a b.png?x=1&y="2"',
-        screenshotSavedPaths: ['C:\\audit\\shots\\één.png', '/var/audit/日本.png'],
+        screenshotSavedPaths: JSON.stringify(['C:\\audit\\shots\\één.png', '/var/audit/日本.png']),
         objectData: JSON.stringify({ objectType: 'kpi', title: TRICKY_TEXT }),
       });
       await writeOnce([record]);
@@ -281,10 +279,8 @@ describe('Parquet destination (file system + DuckDB)', function () {
       const destination = await createDestination();
       const first = makeAuditRecord();
       const second = makeAuditRecord();
-      destination.writeAuditEvent(first);
-      await destination.flush();
-      destination.writeAuditEvent(second);
-      await destination.flush();
+      await deliverRecords(destination, [first]);
+      await deliverRecords(destination, [second]);
       await destination.close();
 
       expect(parquetFiles()).to.deep.equal(['20261014_part1.parquet', '20261014_part2.parquet']);
@@ -333,12 +329,9 @@ describe('Parquet destination (file system + DuckDB)', function () {
       await Promise.all(
         destinations.map(async (destination) => {
           for (let flush = 0; flush < flushes; flush++) {
-            for (let row = 0; row < rowsPerFlush; row++) {
-              const record = makeAuditRecord();
-              written.push(record.eventId);
-              destination.writeAuditEvent(record);
-            }
-            await destination.flush();
+            const records = Array.from({ length: rowsPerFlush }, () => makeAuditRecord());
+            written.push(...records.map((record) => record.eventId));
+            await deliverRecords(destination, records);
           }
         }),
       );
@@ -385,7 +378,7 @@ describe('Parquet destination (file system + DuckDB)', function () {
           baseDir: dir,
         },
       );
-      destination.writeAuditEvent(makeAuditRecord());
+      await deliverRecords(destination, [makeAuditRecord()]);
       await destination.close();
       expect(readdirSync(path.join(dir, 'audit-events', 'parquet'))).to.deep.equal([
         '20261014_part1.parquet',
@@ -404,7 +397,7 @@ describe('Parquet destination (file system + DuckDB)', function () {
       const destination = await createDestination();
       expect(hiddenFiles().sort()).to.deep.equal([live, unrelated].sort());
 
-      destination.writeAuditEvent(makeAuditRecord());
+      await deliverRecords(destination, [makeAuditRecord()]);
       await destination.close();
       expect(parquetFiles()).to.deep.equal(['20261014_part1.parquet']);
       expect(await readFile(file(live), 'utf8')).to.equal('partial');
@@ -413,7 +406,7 @@ describe('Parquet destination (file system + DuckDB)', function () {
     it('creates the export directory when it does not exist', async () => {
       const nested = path.join(dir, 'a', 'b');
       const destination = await createDestination({ exportDirectory: nested });
-      destination.writeAuditEvent(makeAuditRecord());
+      await deliverRecords(destination, [makeAuditRecord()]);
       await destination.close();
       expect(readdirSync(nested)).to.deep.equal(['20261014_part1.parquet']);
     });
@@ -422,7 +415,7 @@ describe('Parquet destination (file system + DuckDB)', function () {
   describe('metadata, tags and compression', () => {
     it('records the layout version and the seq range of its rows in key-value metadata', async () => {
       const destination = await createDestination();
-      for (const seq of [7, 8, 9]) destination.writeAuditEvent(makeAuditRecord(), { seq, ack: () => {} });
+      await deliverRecords(destination, [makeAuditRecord(), makeAuditRecord(), makeAuditRecord()], { seqs: [7, 8, 9] });
       await destination.close();
 
       expect(await readParquetKeyValueMetadata(file('20261014_part1.parquet'))).to.deep.equal({
@@ -433,14 +426,10 @@ describe('Parquet destination (file system + DuckDB)', function () {
 
     it('gives each date file the seq range of its own rows', async () => {
       const destination = await createDestination();
-      destination.writeAuditEvent(makeAuditRecord({ timestampMs: Date.parse('2026-10-14T23:59:59.999Z') }), {
-        seq: 11,
-        ack: () => {},
-      });
-      destination.writeAuditEvent(makeAuditRecord({ timestampMs: Date.parse('2026-10-15T00:00:00.000Z') }), {
-        seq: 12,
-        ack: () => {},
-      });
+      const records = ['2026-10-14T23:59:59.999Z', '2026-10-15T00:00:00.000Z'].map((time) =>
+        makeAuditRecord({ timestampMs: Date.parse(time) }),
+      );
+      await deliverRecords(destination, records, { seqs: [11, 12] });
       await destination.close();
 
       const metadata = async (name: string) =>
@@ -452,7 +441,11 @@ describe('Parquet destination (file system + DuckDB)', function () {
     /** One destination of event log `logId` writes `seqs` (one file per call) and closes. */
     async function writeSeqs(logId: string, seqs: number[]): Promise<void> {
       const destination = await createParquetDestination(config(), { logger: createSilentLogger(), logId });
-      for (const seq of seqs) destination.writeAuditEvent(makeAuditRecord(), { seq, ack: () => {} });
+      await deliverRecords(
+        destination,
+        seqs.map(() => makeAuditRecord()),
+        { seqs },
+      );
       await destination.close();
     }
 
@@ -556,41 +549,34 @@ describe('Parquet destination (file system + DuckDB)', function () {
     });
   });
 
-  describe('acknowledgements', () => {
-    it('acks each event only once its file is published under its final name', async () => {
+  describe('what the sink answers', () => {
+    it('settles each event only once its file is published under its final name', async () => {
       const destination = await createDestination();
-      const seenAtAck: Array<{ seq: number; files: string[]; hidden: string[] }> = [];
-      const delivery = (seq: number): Delivery => ({
-        seq,
-        ack: () => seenAtAck.push({ seq, files: parquetFiles(), hidden: hiddenFiles() }),
-      });
-      destination.writeAuditEvent(makeAuditRecord(), delivery(1));
-      destination.writeAuditEvent(makeAuditRecord(), delivery(2));
-      expect(seenAtAck).to.deep.equal([]);
-
-      await destination.flush();
-      expect(seenAtAck).to.deep.equal([
+      const seenAtSettle: Array<{ seq: number; files: string[]; hidden: string[] }> = [];
+      const settled = await deliverRecords(destination, [makeAuditRecord(), makeAuditRecord()], { seqs: [1, 2] });
+      for (const seq of settled) seenAtSettle.push({ seq, files: parquetFiles(), hidden: hiddenFiles() });
+      expect(seenAtSettle).to.deep.equal([
         { seq: 1, files: ['20261014_part1.parquet'], hidden: [] },
         { seq: 2, files: ['20261014_part1.parquet'], hidden: [] },
       ]);
-      expect(destination.status()).to.include({ id: 'parquet', written: 2, buffered: 0, healthy: true });
       await destination.close();
     });
 
-    it('acks the rows of a published date even when a later date of the batch fails', async () => {
+    it('rejects a row whose date cannot name a file, and writes the rows of the other dates', async () => {
       const destination = await createDestination();
-      const acked: number[] = [];
       const good = makeAuditRecord();
       const bad = makeAuditRecord({ date: '2026-10-15' }); // not YYYYMMDD: refused
-      destination.writeAuditEvent(good, { seq: 1, ack: () => acked.push(1) });
-      destination.writeAuditEvent(bad, { seq: 2, ack: () => acked.push(2) });
-      await destination.flush();
-
-      expect(acked).to.deep.equal([1]);
-      expect(destination.status()).to.include({ written: 1, buffered: 1, healthy: false });
+      const result = await destination.sink.write([
+        { value: good, seq: 1 },
+        { value: bad, seq: 2 },
+      ]);
+      expect(result.kept).to.deep.equal([]);
+      expect(result.rejected.map((rejection) => [rejection.item.seq, rejection.reason])).to.deep.equal([
+        [2, "not a YYYYMMDD date: '2026-10-15'"],
+      ]);
       const rows = await readParquetRows(allFiles());
       expect(rows.map((row) => row.eventId)).to.deep.equal([good.eventId]);
-      await destination.close({ timeoutMs: 10 }).catch(() => {});
+      await destination.close();
     });
   });
 
@@ -603,34 +589,32 @@ describe('Parquet destination (file system + DuckDB)', function () {
         logger: createSilentLogger(),
       });
 
-    it('throws PartialWriteError with only the rows of the dates not yet written', async () => {
+    it('never lets a date reach a path: a traversal attempt is rejected, the other rows are written', async () => {
       const good: BatchItem<AuditRecord> = { value: makeAuditRecord(), seq: 1 };
       const bad: BatchItem<AuditRecord> = { value: makeAuditRecord({ date: '../../etc' }), seq: 2 };
-      const error = await sink()
-        .write([good, bad])
-        .then(
-          () => null,
-          (caught: unknown) => caught,
-        );
-
-      expect(error).to.be.instanceOf(PartialWriteError);
-      expect((error as PartialWriteError<AuditRecord>).remaining).to.deep.equal([bad]);
-      expect((error as PartialWriteError<AuditRecord>).remaining[0]).to.equal(bad);
+      const result = await sink().write([good, bad]);
+      expect(result.rejected.map((rejection) => rejection.item)).to.deep.equal([bad]);
+      expect(result.kept).to.deep.equal([]);
       expect(parquetFiles()).to.deep.equal(['20261014_part1.parquet']);
       expect(existsSync(path.join(dir, '..', '..', 'etc_part1.parquet'))).to.equal(false);
     });
 
-    it('throws the error itself when nothing of the batch was written', async () => {
-      const bad: BatchItem<AuditRecord> = { value: makeAuditRecord({ date: 'nope' }) };
-      const error = await sink()
-        .write([bad, { value: makeAuditRecord() }])
-        .then(
-          () => null,
-          (caught: unknown) => caught,
-        );
-      expect(error).to.be.instanceOf(Error);
-      expect(error).not.to.be.instanceOf(PartialWriteError);
-      expect(parquetFiles()).to.deep.equal([]);
+    it('keeps the rows from the failed file on when a later date of a batch cannot be written', async () => {
+      const writer = sink();
+      const first: BatchItem<AuditRecord> = { value: makeAuditRecord(), seq: 1 };
+      const second: BatchItem<AuditRecord> = {
+        value: makeAuditRecord({ timestampMs: Date.parse('2026-10-15T00:00:01Z') }),
+        seq: 2,
+      };
+      // The second date's file fails (injected at its encoding): the first one stays published.
+      const writeFile = sinon.stub(writer, 'encode').callThrough();
+      writeFile.onSecondCall().throws(new Error('injected: the disk went away'));
+      const result = await writer.write([first, second]);
+      writeFile.restore();
+      expect(result.rejected).to.deep.equal([]);
+      expect(result.kept).to.deep.equal([second]);
+      expect(String(result.failure)).to.include('injected');
+      expect(parquetFiles()).to.deep.equal(['20261014_part1.parquet']);
       expect(hiddenFiles()).to.deep.equal([]);
     });
 
@@ -672,10 +656,12 @@ async function writeChildWriterScript(dir: string): Promise<string> {
     await new Promise((resolve) => process.stdin.once('data', resolve));
     let index = 0;
     for (let flush = 0; flush < Number(flushes); flush++) {
+      const batch = [];
       for (let row = 0; row < Number(rowsPerFlush); row++) {
-        destination.writeAuditEvent(makeAuditRecord({ eventId: label + '-' + index++, appName: label }));
+        batch.push({ value: makeAuditRecord({ eventId: label + '-' + index++, appName: label }) });
       }
-      await destination.flush();
+      const result = await destination.sink.write(batch);
+      if (result.kept.length > 0 || result.rejected.length > 0) throw new Error('not all written');
     }
     await destination.close();
     process.exit(0);

@@ -1,5 +1,5 @@
 /** Realistic AuditRecords for destination tests: an object.view.duration unless overridden. */
-import { utcDate } from '../../src/lib/audit-events/record.js';
+import { utcDate } from '../../src/lib/audit-events/event-time.js';
 import type { AuditRecord } from '../../src/lib/audit-events/types.js';
 
 const DEFAULT_TIMESTAMP_MS = Date.parse('2026-10-14T08:15:42.512Z');

@@ -1,18 +1,19 @@
 /**
- * Runs the module as a real child process (`node --import tsx src/butler-sos.ts -c file`),
- * as a user would, and reads its JSON log lines to learn the port it listens on.
+ * Runs the module as a real child process, the compiled JavaScript a user runs
+ * (`node dist/butler-sos.js -c file`; `npm test` builds it first), and reads its log lines to
+ * learn the port it listens on.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { dump } from 'js-yaml';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** tsx's loader by path: the child's working directory may be a temp dir with no node_modules. */
-const TSX_LOADER = pathToFileURL(path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+/** The program as `npm run build` compiles it. */
+export const PROGRAM = path.join(REPO_ROOT, 'dist', 'butler-sos.js');
 
 export interface ModuleProcess {
   child: ChildProcess;
@@ -46,9 +47,10 @@ export function spawnModule(
   args: string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Omit<ModuleProcess, 'baseUrl'> {
+  if (!existsSync(PROGRAM)) throw new Error(`${PROGRAM} is missing: run npm run build`);
   const child = spawn(
     process.execPath,
-    ['--import', TSX_LOADER, path.join(REPO_ROOT, 'src', 'butler-sos.ts'), ...args],
+    [PROGRAM, ...args],
     {
       cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, NODE_OPTIONS: '', ...options.env },

@@ -38,7 +38,9 @@ function run(command: string, args: string[]): void {
   } catch (error) {
     const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
     const hint = process.getuid?.() === 0 ? '' : ' (mounting a tmpfs needs root: run the tests as root)';
-    throw new Error(`${command} ${args.join(' ')} failed: ${stderr || (error as Error).message}${hint}`);
+    throw new Error(`${command} ${args.join(' ')} failed: ${stderr || (error as Error).message}${hint}`, {
+      cause: error,
+    });
   }
 }
 

@@ -1,16 +1,18 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { KNOWN_EVENT_TYPES } from '../../src/lib/audit-events/envelope-schemas.js';
 import {
   createEnvelopeValidator,
-  eventTimeMs,
+  isAcceptedEventType,
+  type ValidationError,
+} from '../../src/lib/audit-events/envelope-validator.js';
+import { eventTimeMs } from '../../src/lib/audit-events/event-time.js';
+import {
   extensionVersionProblem,
   findExtensionVersion,
-  isAcceptedEventType,
-  KNOWN_EVENT_TYPES,
   SUPPORTED_AUDIT_QS_VERSIONS,
-  type ValidationError,
-} from '../../src/lib/audit-events/envelope.js';
+} from '../../src/lib/audit-events/extension-version.js';
 import type { AuditEnvelope } from '../../src/lib/audit-events/types.js';
 
 const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/', import.meta.url));

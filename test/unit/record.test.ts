@@ -49,7 +49,7 @@ describe('toAuditRecord', () => {
     const screenshot = toAuditRecord(loadFixture('screenshot.url.received'), {
       screenshot: { savedPaths: ['/data/shots/a.png'] },
     });
-    expect(screenshot.screenshotSavedPaths).to.deep.equal(['/data/shots/a.png']);
+    expect(screenshot.screenshotSavedPaths).to.equal('["/data/shots/a.png"]');
     expect(screenshot.objectType).to.equal('barchart');
     expect(JSON.parse(screenshot.objectData ?? 'null').measures[0].values).to.deep.equal(['18250.40', '6120.75']);
     const validated = loadFixture('app.model.validated');

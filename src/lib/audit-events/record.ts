@@ -3,7 +3,7 @@
  * destination writes. Upstream maps the envelope twice and the two mappings drift; here
  * InfluxDB and Parquet both read this record and nothing else.
  */
-import { eventTimeMs } from './envelope.js';
+import { eventTimeMs, utcDate } from './event-time.js';
 import type { AuditEnvelope, AuditRecord, HandlerExtras } from './types.js';
 
 export interface UserIdentity {
@@ -45,11 +45,6 @@ function jsonText(value: unknown): string | null {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-/** YYYYMMDD of an instant, UTC. */
-export function utcDate(timestampMs: number): string {
-  return new Date(timestampMs).toISOString().slice(0, 10).replaceAll('-', '');
-}
-
 export function toAuditRecord(envelope: AuditEnvelope, extras: HandlerExtras = {}): AuditRecord {
   const context = envelope.payload?.context ?? {};
   const event = envelope.payload?.event ?? {};
@@ -80,7 +75,7 @@ export function toAuditRecord(envelope: AuditEnvelope, extras: HandlerExtras = {
     dataStateId: safeInteger(event.dataStateId) ?? safeInteger(extras.dataStateId),
     selectionDetails: extras.selectionDetails ? JSON.stringify(extras.selectionDetails) : null,
     screenshotUrl: nonEmptyText(event.screenshotUrl),
-    screenshotSavedPaths: extras.screenshot?.savedPaths ?? null,
+    screenshotSavedPaths: extras.screenshot ? JSON.stringify(extras.screenshot.savedPaths) : null,
     objectData: jsonText(event.objectData),
   };
 }

@@ -73,9 +73,10 @@ export interface AuditRecord {
   readonly enterSelectionTxnId: string | null;
   readonly leaveSelectionTxnId: string | null;
   readonly dataStateId: number | null;
-  /** JSON strings for structured values. */
+  /** JSON text for structured values, made once here for every destination. */
   readonly selectionDetails: string | null;
   readonly screenshotUrl: string | null;
-  readonly screenshotSavedPaths: readonly string[] | null;
+  /** The saved screenshot files as a JSON array of absolute paths. */
+  readonly screenshotSavedPaths: string | null;
   readonly objectData: string | null;
 }

@@ -1,6 +1,8 @@
 /**
- * The event log: where an accepted event waits until every destination has written it.
- * In memory for now (memory-log.ts); the durable journal implements the same interface.
+ * The event log: where an accepted event waits until every destination has written it. Two
+ * implementations keep this contract: the durable journal (journal.ts) and, with the journal
+ * off, the in-memory log (memory-log.ts). The log knows envelopes and sequence numbers only;
+ * records, sinks and delivery live below it and read it through cursors.
  */
 import type { AuditEnvelope } from '../audit-events/types.js';
 
@@ -12,11 +14,24 @@ export interface LogEntry {
   envelope: AuditEnvelope;
 }
 
+export interface ReadOptions {
+  /**
+   * Once one entry is there, how long to wait for `max` of them before returning fewer
+   * (a destination's writeFrequency); 0 returns what is there at once.
+   */
+  waitMs?: number;
+  /** Ends any wait at once: next() then returns what is there, possibly nothing. */
+  signal?: AbortSignal;
+}
+
 export interface Cursor {
   readonly destinationId: string;
-  /** Up to `max` entries after the last one read; waits for new ones; [] once the log is closed. */
-  next(max: number): Promise<LogEntry[]>;
-  /** Marks one entry as durably written; the checkpoint is the highest contiguous acked seq. */
+  /**
+   * Up to `max` entries after the last one read. Waits for the first one as long as it takes,
+   * then up to `waitMs` for the batch to fill. [] once the log is closed or `signal` aborts.
+   */
+  next(max: number, options?: ReadOptions): Promise<LogEntry[]>;
+  /** Marks one entry as durably written (or dead-lettered); the checkpoint is the highest contiguous acked seq. */
   ack(seq: number): void;
   /** Highest seq below which everything is acked. */
   readonly checkpoint: number;

@@ -1,8 +1,8 @@
 /**
- * The durable write-ahead journal (SPEC 6): the EventLog behind the 202. An append resolves
- * only once its record is written (and, with fsync 'batch' or 'always', synced) to a segment
- * file; each destination reads through its own cursor and checkpoint; a segment is deleted
- * once every destination's persisted checkpoint is past it.
+ * The durable write-ahead journal: the EventLog behind the 202. An append resolves only once
+ * its record is written (and, with fsync 'batch' or 'always', synced) to a segment file; each
+ * destination reads through its own cursor and checkpoint; a segment is deleted once every
+ * destination's persisted checkpoint is past it. docs/journal.md tells the whole story.
  *
  * On disk, in `directory`:
  *   0000000000000001.seg      records #1.. (record-format.ts), named after their first seq
@@ -16,17 +16,18 @@ import { ServiceUnavailableError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { CatchUpReader } from './catch-up-reader.js';
 import { CheckpointStore, readCheckpoints } from './checkpoints.js';
+import { CommitSignal } from './commit-signal.js';
 import { RETRY_AFTER_SECONDS, type EventLog, type LogBacklog, type OpenCursorOptions } from './event-log.js';
-import { GroupCommitter } from './group-commit.js';
-import { JournalCursor, type CursorSource } from './journal-cursor.js';
+import { JournalCursor } from './journal-cursor.js';
 import { readOrCreateJournalId } from './journal-id.js';
+import { logJournalOpened } from './journal-report.js';
+import { JournalWriter, type FsyncMode } from './journal-writer.js';
 import { MemoryTail } from './memory-tail.js';
-import { encodePayload, encodeRecord } from './record-format.js';
-import { recoverSegments, type RecoveredSegments, type TailCut } from './recovery.js';
+import { recoverSegments } from './recovery.js';
 import { SegmentWriter } from './segment-writer.js';
 import type { SegmentCatalog, SegmentInfo } from './segments.js';
 
-export type FsyncMode = 'batch' | 'always' | 'never';
+export type { FsyncMode };
 
 export interface JournalOptions {
   directory: string;
@@ -71,14 +72,6 @@ const DEFAULTS = {
 
 type Settings = JournalOptions & typeof DEFAULTS;
 
-interface PendingAppend {
-  seq: number;
-  envelope: AuditEnvelope;
-  record: Buffer;
-  resolve(seq: number): void;
-  reject(error: unknown): void;
-}
-
 export async function openJournal(options: JournalOptions): Promise<Journal> {
   const settings: Settings = { ...DEFAULTS, ...withoutUndefined(options) };
   await mkdir(settings.directory, { recursive: true });
@@ -86,72 +79,68 @@ export async function openJournal(options: JournalOptions): Promise<Journal> {
   const recovered = await recoverSegments(settings.directory, settings.readChunkBytes);
   const checkpoints = await readCheckpoints(settings.directory, settings.destinationIds, settings.logger);
   const last = recovered.catalog.last;
-  const writer = last ? await SegmentWriter.resume(last, recovered.lastSeq) : null;
-  const journal = new Journal(id, settings, recovered, checkpoints, writer);
+  const segment = last ? await SegmentWriter.resume(last, recovered.lastSeq) : null;
+  const journal = new Journal(id, settings, recovered.catalog, recovered.lastSeq, checkpoints, segment);
   await journal.releaseSegments();
-  logOpened(settings, recovered.cut, journal);
+  logJournalOpened(settings, recovered.cut, journal.stats(), journal.backlog().checkpoints);
   return journal;
 }
 
-export class Journal implements EventLog, CursorSource {
-  readonly tail: MemoryTail;
-  private readonly catalog: SegmentCatalog;
+export class Journal implements EventLog {
+  private readonly committed: CommitSignal;
+  private readonly tail: MemoryTail;
   private readonly checkpoints: CheckpointStore;
-  private readonly committer: GroupCommitter<PendingAppend>;
+  private readonly writer: JournalWriter;
   private readonly cursors = new Map<string, JournalCursor>();
-  private waiters: Array<() => void> = [];
-  /** Highest seq given to an append; numbering continues after it. */
-  private assignedSeq: number;
-  /** Highest seq written (and synced) with its record: what readers may see. */
-  private committedSeq: number;
-  /** Bytes of appends accepted but not yet written: they count against maxBytes. */
-  private pendingBytes = 0;
   private closing: Promise<void> | null = null;
-  private readonly counters = { commits: 0, syncs: 0 };
 
-  /** @internal use openJournal() */
+  /** Use openJournal(), which recovers the directory first. */
   constructor(
     readonly id: string,
     private readonly settings: Settings,
-    recovered: RecoveredSegments,
+    private readonly catalog: SegmentCatalog,
+    lastSeq: number,
     checkpoints: Map<string, number>,
-    private writer: SegmentWriter | null,
+    segment: SegmentWriter | null,
   ) {
-    this.catalog = recovered.catalog;
-    this.committedSeq = recovered.lastSeq;
-    // A destination may be ahead of the segments (records lost with fsync 'never'): never reuse its seqs.
-    this.assignedSeq = Math.max(recovered.lastSeq, ...checkpoints.values());
-    this.tail = new MemoryTail(this.committedSeq, {
-      maxEntries: settings.tailEntries,
-      maxBytes: settings.tailBytes,
-    });
+    this.committed = new CommitSignal(lastSeq);
+    this.tail = new MemoryTail(lastSeq, { maxEntries: settings.tailEntries, maxBytes: settings.tailBytes });
     this.checkpoints = new CheckpointStore(checkpoints, {
       directory: settings.directory,
       intervalMs: settings.checkpointIntervalMs,
       logger: settings.logger,
       onPersisted: () => this.releaseSegments(),
     });
-    this.committer = new GroupCommitter((group) => this.commit(group), {
-      windowMs: settings.fsync === 'batch' ? settings.groupCommitWindowMs : 0,
-      maxGroup: settings.fsync === 'always' ? 1 : Infinity,
-      // A group fits in one segment, so a burst cannot make one segment of the whole journal.
-      maxGroupBytes: this.segmentLimit,
-      sizeOf: (append) => append.record.length,
-    });
+    // A destination may be ahead of the segments (records lost with fsync 'never'): never reuse its seqs.
+    const firstFreeSeq = Math.max(lastSeq, ...checkpoints.values());
+    this.writer = new JournalWriter(
+      {
+        directory: settings.directory,
+        fsync: settings.fsync,
+        segmentLimit: segmentLimit(settings),
+        groupCommitWindowMs: settings.groupCommitWindowMs,
+        logger: settings.logger,
+      },
+      {
+        catalog,
+        tail: this.tail,
+        committed: this.committed,
+        segmentStarted: () => this.releaseSegments(),
+        removeEmptySegment: (info) => this.deleteSegment(info),
+      },
+      segment,
+      firstFreeSeq,
+    );
   }
 
   get lastSeq(): number {
-    return this.committedSeq;
+    return this.committed.lastSeq;
   }
 
   async append(envelope: AuditEnvelope): Promise<number> {
     if (this.usedBytes >= this.settings.maxBytes) await this.releaseAckedActiveSegment();
     this.refuseWhenUnavailable();
-    const record = encodeRecord(this.assignedSeq + 1, encodePayload(envelope));
-    this.assignedSeq += 1;
-    this.pendingBytes += record.length;
-    const seq = this.assignedSeq;
-    return new Promise((resolve, reject) => this.committer.add({ seq, envelope, record, resolve, reject }));
+    return this.writer.append(envelope);
   }
 
   /** One cursor per configured destination, starting after max(its checkpoint, `atLeast`). */
@@ -166,13 +155,18 @@ export class Journal implements EventLog, CursorSource {
     }
     const start = Math.max(this.checkpoints.get(destinationId), options.atLeast ?? 0);
     if (start > this.checkpoints.get(destinationId)) this.checkpoints.set(destinationId, start);
-    this.continueNumberingAfter(start);
-    const disk = new CatchUpReader(this.catalog, {
-      destinationId,
-      chunkBytes: this.settings.readChunkBytes,
+    this.writer.continueNumberingAfter(start);
+    const cursor = new JournalCursor(destinationId, start, {
+      committed: this.committed,
+      tail: this.tail,
+      disk: new CatchUpReader(this.catalog, {
+        destinationId,
+        chunkBytes: this.settings.readChunkBytes,
+        logger: this.settings.logger,
+      }),
+      checkpointMoved: (checkpoint) => this.checkpoints.set(destinationId, checkpoint),
       logger: this.settings.logger,
     });
-    const cursor = new JournalCursor(destinationId, start, this, disk, this.settings.logger);
     this.cursors.set(destinationId, cursor);
     return cursor;
   }
@@ -181,9 +175,9 @@ export class Journal implements EventLog, CursorSource {
     const lowest = this.checkpoints.lowest();
     return {
       kind: 'journal',
-      entries: lowest === Infinity ? 0 : Math.max(0, this.committedSeq - lowest),
+      entries: lowest === Infinity ? 0 : Math.max(0, this.lastSeq - lowest),
       capacity: this.settings.maxBytes,
-      lastSeq: this.committedSeq,
+      lastSeq: this.lastSeq,
       checkpoints: this.checkpoints.all(),
       bytes: this.catalog.totalBytes,
     };
@@ -194,39 +188,27 @@ export class Journal implements EventLog, CursorSource {
       segments: this.catalog.all.length,
       bytes: this.catalog.totalBytes,
       oldestSeq: this.catalog.all[0]?.firstSeq ?? null,
-      lastSeq: this.committedSeq,
-      ...this.counters,
+      lastSeq: this.lastSeq,
+      ...this.writer.stats,
     };
   }
 
   /**
    * Commits what was accepted, wakes waiting cursors with [], saves checkpoints, closes files.
-   * Acks that arrive later (destinations flushing after the log closed) are still saved.
+   * Acks that arrive later (destinations flushing after the log closed) are still saved by
+   * flushCheckpoints().
    */
   close(): Promise<void> {
     this.closing ??= this.closeFiles();
     return this.closing;
   }
 
-  /** Saves the checkpoints now; for acks that arrive after close(). */
+  /** Saves the checkpoints now. */
   flushCheckpoints(): Promise<void> {
     return this.checkpoints.flush();
   }
 
-  /** @internal CursorSource */
-  async waitForEntriesAfter(seq: number): Promise<boolean> {
-    while (!this.closing && seq >= this.committedSeq) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
-    return !this.closing;
-  }
-
-  /** @internal CursorSource */
-  checkpointMoved(destinationId: string, checkpoint: number): void {
-    this.checkpoints.set(destinationId, checkpoint);
-  }
-
-  /** @internal deletes the segments every destination's persisted checkpoint has passed. */
+  /** Deletes the segments every destination's persisted checkpoint has passed. */
   async releaseSegments(): Promise<void> {
     for (const segment of this.catalog.releasedBy(this.checkpoints.lowestPersisted())) {
       await this.deleteSegment(segment);
@@ -240,13 +222,11 @@ export class Journal implements EventLog, CursorSource {
    * would stay full forever. Numbering goes on after the saved checkpoints, also after a restart.
    */
   private async releaseAckedActiveSegment(): Promise<void> {
-    const writer = this.writer;
-    // Appends pending: a commit may be writing to it, and their acks will come.
-    if (!writer || this.closing || this.pendingBytes > 0 || writer.info.size === 0) return;
-    if (writer.nextSeq - 1 > this.checkpoints.lowestPersisted()) return;
-    this.writer = null;
-    await writer.seal();
-    await this.deleteSegment(writer.info);
+    if (this.closing) return;
+    const released = await this.writer.detachActiveSegment(
+      (lastSeq) => lastSeq <= this.checkpoints.lowestPersisted(),
+    );
+    if (released) await this.deleteSegment(released.info);
   }
 
   private async deleteSegment(segment: SegmentInfo): Promise<void> {
@@ -266,7 +246,7 @@ export class Journal implements EventLog, CursorSource {
 
   /** Bytes that count against maxBytes: on disk, and accepted but not yet written. */
   private get usedBytes(): number {
-    return this.catalog.totalBytes + this.pendingBytes;
+    return this.catalog.totalBytes + this.writer.pendingBytes;
   }
 
   private refuseWhenUnavailable(): void {
@@ -277,140 +257,30 @@ export class Journal implements EventLog, CursorSource {
     if (bytes < this.settings.maxBytes) return;
     throw new ServiceUnavailableError(
       `the journal is full: ${bytes} bytes of journal.maxBytes ${this.settings.maxBytes} wait for ` +
-        `destinations (slowest checkpoint #${this.checkpoints.lowest()}, last #${this.committedSeq})`,
+        `destinations (slowest checkpoint #${this.checkpoints.lowest()}, last #${this.lastSeq})`,
       RETRY_AFTER_SECONDS,
     );
-  }
-
-  /** Seqs up to `seq` are taken (a destination holds them already): new appends get higher ones. */
-  private continueNumberingAfter(seq: number): void {
-    if (seq <= this.assignedSeq) return;
-    this.settings.logger.warn(
-      `a destination is at #${seq}, beyond the journal's last #${this.assignedSeq}: numbering continues after #${seq}`,
-    );
-    this.assignedSeq = seq;
-  }
-
-  /** Writes one group with one write and (per fsync mode) one fdatasync, then settles it. Never rejects. */
-  private async commit(group: PendingAppend[]): Promise<void> {
-    const records = Buffer.concat(group.map((append) => append.record));
-    const lastSeq = group[group.length - 1].seq;
-    try {
-      const writer = await this.writerFor(group[0].seq, records.length);
-      await writer.write(records);
-      if (this.settings.fsync !== 'never') {
-        await writer.sync();
-        this.counters.syncs += 1;
-      }
-      writer.commit(records.length, lastSeq);
-      this.counters.commits += 1;
-    } catch (error) {
-      await this.abandonWrite(group, error);
-      return;
-    } finally {
-      this.pendingBytes -= records.length;
-    }
-    this.publish(group);
-  }
-
-  /** The segment this group goes into: a new one when the current is full or the seqs do not follow on. */
-  private async writerFor(firstSeq: number, bytes: number): Promise<SegmentWriter> {
-    if (
-      this.writer &&
-      (this.writer.nextSeq !== firstSeq || this.writer.isFullFor(bytes, this.segmentLimit))
-    ) {
-      await this.writer.seal();
-      this.writer = null;
-    }
-    if (!this.writer) {
-      this.writer = await SegmentWriter.create(
-        this.settings.directory,
-        firstSeq,
-        this.settings.fsync !== 'never',
-      );
-      this.catalog.add(this.writer.info);
-      // Only now is the segment just sealed not the last: it may go if every destination is past it.
-      await this.releaseSegments();
-    }
-    return this.writer;
-  }
-
-  /**
-   * A segment (and so a group commit) never holds more than a quarter of maxBytes, so a full
-   * journal is mostly sealed segments, which acks free; not the segment being written (but see
-   * releaseAckedActiveSegment).
-   */
-  private get segmentLimit(): number {
-    return Math.max(1, Math.min(this.settings.segmentBytes, Math.floor(this.settings.maxBytes / 4)));
-  }
-
-  private publish(group: PendingAppend[]): void {
-    for (const append of group) {
-      this.tail.push({ seq: append.seq, envelope: append.envelope }, append.record.length);
-    }
-    this.committedSeq = group[group.length - 1].seq;
-    this.wakeReaders();
-    for (const append of group) append.resolve(append.seq);
-  }
-
-  /**
-   * A failed write or sync: the group is refused (503, the client retries), whatever it left
-   * after the last good record is cut, and its seqs are never used, so the next group starts
-   * a new segment (writerFor) and no segment ever holds a gap.
-   */
-  private async abandonWrite(group: PendingAppend[], error: unknown): Promise<void> {
-    this.settings.logger.error(
-      { err: errorMessage(error), seqs: [group[0].seq, group[group.length - 1].seq] },
-      `journal write failed (${errorMessage(error)}): ${group.length} event(s) refused`,
-    );
-    await this.writer?.discardUncommitted().catch(() => undefined);
-    const refusal = new ServiceUnavailableError(
-      `journal write failed: ${errorMessage(error)}`,
-      RETRY_AFTER_SECONDS,
-    );
-    for (const append of group) append.reject(refusal);
-  }
-
-  private wakeReaders(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
   }
 
   private async closeFiles(): Promise<void> {
-    await this.committer.drain();
-    this.wakeReaders();
+    await this.writer.close();
+    this.committed.close();
     await Promise.all([...this.cursors.values()].map((cursor) => cursor.close()));
     await this.checkpoints.flush();
-    await this.writer?.seal();
-    this.writer = null;
   }
 }
 
-/** The one line that says what the journal found at open. */
-function logOpened(settings: Settings, cut: TailCut | null, journal: Journal): void {
-  const { segments, bytes, oldestSeq, lastSeq } = journal.stats();
-  const entries = oldestSeq === null ? 0 : Math.max(0, lastSeq - oldestSeq + 1);
-  const { checkpoints } = journal.backlog();
-  const message =
-    `journal ${settings.directory}: ${segments} segment(s), ${entries} entries` +
-    `${entries > 0 ? ` (#${oldestSeq}..#${lastSeq})` : ''}, ${bytes} bytes; ` +
-    `checkpoints ${describeCheckpoints(checkpoints)}; ${describeCut(cut)}`;
-  const fields = { directory: settings.directory, segments, entries, bytes, lastSeq, checkpoints, cut };
-  if (cut) settings.logger.warn(fields, message);
-  else settings.logger.info(fields, message);
-}
-
-function describeCheckpoints(checkpoints: Record<string, number>): string {
-  const described = Object.entries(checkpoints).map(([id, seq]) => `${id}=#${seq}`);
-  return described.join(' ') || 'none';
-}
-
-function describeCut(cut: TailCut | null): string {
-  if (!cut) return 'no damaged tail';
-  return `cut ${cut.bytes} byte(s) of torn or damaged tail from ${cut.file} at byte ${cut.offset} (${cut.reason})`;
+/**
+ * A segment (and so a group commit) never holds more than a quarter of maxBytes, so a full
+ * journal is mostly sealed segments, which acks free; not the segment being written (but see
+ * releaseAckedActiveSegment).
+ */
+function segmentLimit(settings: Settings): number {
+  return Math.max(1, Math.min(settings.segmentBytes, Math.floor(settings.maxBytes / 4)));
 }
 
 function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as T;
 }
+
+

@@ -120,7 +120,11 @@ const influxdbSchema = {
     auditEventSchemaVersion: { type: 'string', minLength: 1, default: '1' },
     staticTags: staticTagsSchema,
     idTags: { type: 'boolean', description: 'default false on v1 and v2, true on v3' },
-    maxBufferedPoints: positiveInt(100000),
+    maxBufferedPoints: {
+      type: 'integer',
+      minimum: 1,
+      description: 'ignored (accepted for configs that carry it): events wait in the journal, not in memory',
+    },
     maxStringFieldBytes: { type: 'integer', minimum: 1024, default: 65536 },
     v1Config: influxV1ConfigSchema,
     v2Config: influxV2ConfigSchema,

@@ -10,7 +10,7 @@ import type { InfluxdbConfig } from '../../config/schema.js';
 import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { httpStatusOf, refusesCredentials } from './write-errors.js';
-import { influxConnection, type InfluxConnection } from './writers.js';
+import { influxConnection, type InfluxConnection } from './connection.js';
 
 /** The target is missing or misconfigured in a way retrying alone will not fix. */
 class InfluxSetupProblem extends Error {

@@ -15,15 +15,12 @@
  * JSON text never holds a raw CR, LF or TAB. Only an objectData that arrived as a plain string
  * can hold one, and then it is a plain string like any other.
  */
-import type { InfluxFieldValue, InfluxPointModel } from './point-model.js';
+import { TRUNCATED_FIELDS_KEY, type InfluxFieldValue, type InfluxPointModel } from './point-model.js';
 
 export interface LineProtocolOptions {
   /** String fields longer than this many UTF-8 bytes are cut (SPEC 4.1, default 65536). */
   maxStringFieldBytes: number;
 }
-
-/** The string field that names the fields cut to maxStringFieldBytes, comma-separated. */
-export const TRUNCATED_FIELDS_KEY = 'truncatedFields';
 
 /** What a backslash that line protocol cannot carry in a tag becomes. */
 export const TAG_BACKSLASH_SUBSTITUTE = '\uFF3C';

@@ -1,11 +1,10 @@
 /**
- * The one mapping from an AuditRecord to an InfluxDB point (SPEC 4.1), independent of the
+ * The one mapping from an AuditRecord to an InfluxDB point (docs/influxdb.md), independent of the
  * InfluxDB version and of line protocol: values are exactly as in the record. What line
  * protocol cannot carry is handled later, in one place (line-protocol.ts).
  */
 import type { AuditRecord } from '../../audit-events/types.js';
 import type { InfluxdbConfig, StaticTag } from '../../config/schema.js';
-import { TRUNCATED_FIELDS_KEY } from './line-protocol.js';
 
 export type InfluxFieldValue = string | number | boolean;
 
@@ -24,9 +23,12 @@ export interface InfluxMappingOptions {
   measurementName: string;
   auditEventSchemaVersion: string;
   staticTags: readonly StaticTag[];
-  /** eventId, correlationId and selectionTxnId as tags (true) or fields (false); see SPEC 4.2. */
+  /** eventId, correlationId and selectionTxnId as tags (true) or fields (false); see docs/influxdb.md. */
   idTags: boolean;
 }
+
+/** The string field that names the fields cut to maxStringFieldBytes (line-protocol.ts), comma-separated. */
+export const TRUNCATED_FIELDS_KEY = 'truncatedFields';
 
 /** The tag written when an event has no type, so that every point has one. */
 const UNKNOWN_EVENT_TYPE = 'unknown';
@@ -71,7 +73,7 @@ const AUDIT_POINT_KEYS: ReadonlySet<string> = new Set([
   TRUNCATED_FIELDS_KEY,
 ]);
 
-/** SPEC 4.2: IDs are tags on v3 (no series index), fields on v1 and v2, unless configured. */
+/** IDs are tags on v3 (no series index), fields on v1 and v2, unless configured (docs/influxdb.md, idTags). */
 export function resolveIdTags(config: Pick<InfluxdbConfig, 'idTags' | 'version'>): boolean {
   return config.idTags ?? config.version === 3;
 }
@@ -140,9 +142,7 @@ function buildFields(record: AuditRecord, options: InfluxMappingOptions): Record
   putIfPresent(fields, 'dataStateId', record.dataStateId);
   putIfPresent(fields, 'selectionDetails', record.selectionDetails);
   putIfPresent(fields, 'screenshotUrl', record.screenshotUrl);
-  if (record.screenshotSavedPaths !== null) {
-    fields.screenshotSavedPaths = JSON.stringify(record.screenshotSavedPaths);
-  }
+  putIfPresent(fields, 'screenshotSavedPaths', record.screenshotSavedPaths);
   putIfPresent(fields, 'objectData', record.objectData);
   // Always a field, so that no point is ever without one.
   fields[options.idTags ? EVENT_ID_FIELD_WITH_ID_TAGS : 'eventId'] = record.eventId;

@@ -26,7 +26,8 @@ import {
   transportWriteError,
   type InfluxWriteError,
 } from './write-errors.js';
-import type { InfluxConnection, InfluxPointWriter } from './writers.js';
+import type { InfluxConnection } from './connection.js';
+import type { InfluxPointWriter } from './point-writer.js';
 
 type V1WriterOptions = Pick<InfluxConnection, 'host' | 'port' | 'protocol' | 'credentials' | 'timeoutMs'> & {
   database: string;

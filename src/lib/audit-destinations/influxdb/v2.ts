@@ -11,7 +11,8 @@
  */
 import { InfluxDB } from '@influxdata/influxdb-client';
 import { fromInfluxdataClientError } from './write-errors.js';
-import type { InfluxConnection, InfluxPointWriter } from './writers.js';
+import type { InfluxConnection } from './connection.js';
+import type { InfluxPointWriter } from './point-writer.js';
 
 type V2WriterOptions = Pick<InfluxConnection, 'url' | 'timeoutMs'> & {
   token: string;

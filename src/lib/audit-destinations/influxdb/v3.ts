@@ -10,7 +10,8 @@
 import { InfluxDBClient, setLogger } from '@influxdata/influxdb3-client';
 import type { Logger } from '../../logger.js';
 import { fromInfluxdataClientError } from './write-errors.js';
-import type { InfluxConnection, InfluxPointWriter } from './writers.js';
+import type { InfluxConnection } from './connection.js';
+import type { InfluxPointWriter } from './point-writer.js';
 
 /** `timeoutMs` is v3Config.writeTimeout. */
 type V3WriterOptions = Pick<InfluxConnection, 'url' | 'timeoutMs'> & {

@@ -66,9 +66,7 @@ const PARQUET_COLUMNS: readonly ParquetColumn[] = [
   { name: 'dataStateId', type: 'INT64', value: (record) => int64(record.dataStateId) },
   text('selectionDetails', (record) => record.selectionDetails),
   text('screenshotUrl', (record) => record.screenshotUrl),
-  text('screenshotSavedPaths', (record) =>
-    record.screenshotSavedPaths === null ? null : JSON.stringify(record.screenshotSavedPaths),
-  ),
+  text('screenshotSavedPaths', (record) => record.screenshotSavedPaths),
   text('objectData', (record) => record.objectData),
   text('tags', (_record, context) => context.tagsJson),
 ];

@@ -1,35 +1,29 @@
 /**
- * The Parquet destination (SPEC 5): the shared hybrid buffer in front of a sink that writes
- * one part file per flush and per UTC event date.
+ * The Parquet destination: a sink that writes each batch as one part file per UTC event date
+ * (docs/parquet.md). Batching, retries and dead letters are the delivery loop's.
  *
  * A file appears atomically and never replaces another: its bytes go to a hidden temporary
  * file in the same directory, are fsynced, and the file is published with link(), which,
  * unlike rename(), fails with EEXIST instead of overwriting. Several sinks and several
  * processes can therefore share one directory: a taken part number just moves to the next.
  */
-import { randomBytes } from 'node:crypto';
 import { link, mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parquetWriteBuffer, type ParquetWriteOptions } from 'hyparquet-writer';
 import type { AuditRecord } from '../../audit-events/types.js';
 import type { ParquetConfig } from '../../config/schema.js';
-import { PermanentError, errorMessage } from '../../errors.js';
 import { fsyncDirectory, writeNewFileDurably } from '../../durable-files.js';
+import { RefusedBatchError, TransientError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { PartialWriteError, type BatchItem, type BatchSink } from '../destination.js';
-import { HybridBuffer, bufferedAuditDestination, type BufferedAuditDestination } from '../hybrid-buffer.js';
+import type { AuditDestination } from '../destination.js';
+import { allWritten, writtenUntil, type BatchItem, type Rejection, type Sink, type WriteResult } from '../sink.js';
+import { isPartFileDate, parsePartFileName, partFileName, tempFileName, tempFileOwner } from './part-files.js';
 import { PARQUET_LAYOUT_VERSION, staticTagsJson, toParquetColumnData } from './schema.js';
 import { formatSeqRange, highestWrittenSeq, LOG_ID_KEY, SEQ_RANGE_KEY } from './written-seqs.js';
 
-const PARQUET_DESTINATION_ID = 'parquet';
 const PARQUET_CREATED_BY = 'butler-sos-audit-events';
 const LAYOUT_VERSION_KEY = 'butler-sos.audit.layoutVersion';
-
-const PART_FILE = /^(\d{8})_part(\d+)\.parquet$/;
-/** `.<date>_part<n>.parquet.<pid>.<random>.tmp`: the pid tells whose temp file it is. */
-const TEMP_FILE = /^\.\d{8}_part\d+\.parquet\.(\d+)\.[0-9a-f]+\.tmp$/;
-const UTC_DATE = /^\d{8}$/;
 
 export interface ParquetDestinationDeps {
   logger: Logger;
@@ -49,14 +43,6 @@ export interface ParquetPartFileSinkOptions {
   logger: Logger;
   /** Recorded next to each file's sequence range. */
   logId?: string;
-}
-
-function partFileName(date: string, part: number): string {
-  return `${date}_part${part}.parquet`;
-}
-
-function tempFileName(date: string, part: number): string {
-  return `.${partFileName(date, part)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -99,7 +85,7 @@ function seqRange(items: BatchItem<AuditRecord>[]): string | null {
  * next when late events straddle midnight; a crash between the two would then skip 2 and 4.)
  */
 function runsByDate(
-  batch: BatchItem<AuditRecord>[],
+  batch: readonly BatchItem<AuditRecord>[],
 ): Array<{ date: string; items: BatchItem<AuditRecord>[] }> {
   const runs: Array<{ date: string; items: BatchItem<AuditRecord>[] }> = [];
   for (const item of batch) {
@@ -128,42 +114,47 @@ function isProcessAlive(pid: number): boolean {
  */
 async function removeStaleTempFiles(directory: string, logger: Logger): Promise<void> {
   for (const name of await readdir(directory)) {
-    const pid = TEMP_FILE.exec(name)?.[1];
-    if (pid === undefined || isProcessAlive(Number(pid))) continue;
+    const pid = tempFileOwner(name);
+    if (pid === null || isProcessAlive(pid)) continue;
     await rm(path.join(directory, name), { force: true });
     logger.info({ file: name }, `removed ${name}, left over by process ${pid} that no longer runs`);
   }
 }
 
-/** Writes each batch as one part file per UTC date; knows nothing of buffering or retries. */
-export class ParquetPartFileSink implements BatchSink<AuditRecord> {
+/** Writes each batch as one part file per UTC date; knows nothing of batching or retries. */
+export class ParquetPartFileSink implements Sink {
   /** Next part number to try per date; a guess that link() confirms or moves past. */
   private readonly nextPartByDate = new Map<string, number>();
 
   constructor(private readonly options: ParquetPartFileSinkOptions) {}
 
   /**
-   * A batch across midnight writes several files. If a later one fails, the earlier ones are
-   * already published: PartialWriteError hands back only the rest, so no row is written twice.
+   * A batch across midnight writes several files. When one fails, the earlier ones are
+   * already published: the result keeps only the rows from the failed file on, so no row is
+   * written twice. A row whose date cannot name a file is rejected on its own.
    */
-  async write(batch: BatchItem<AuditRecord>[]): Promise<void> {
-    let published = 0;
+  async write(batch: readonly BatchItem<AuditRecord>[]): Promise<WriteResult> {
+    const rejected: Rejection[] = [];
+    let handled = 0;
     for (const { date, items } of runsByDate(batch)) {
-      try {
-        await this.writeDateFile(date, items);
-      } catch (error) {
-        if (published === 0) throw error;
-        throw new PartialWriteError(batch.slice(published), error);
+      if (!isPartFileDate(date)) {
+        // The date becomes part of a file name: nothing else may reach the path.
+        rejected.push(...items.map((item) => ({ item, reason: `not a YYYYMMDD date: '${date}'` })));
+      } else {
+        try {
+          await this.writeDateFile(date, items);
+        } catch (error) {
+          return { ...writtenUntil(batch, handled, error), rejected };
+        }
       }
-      published += items.length;
+      handled += items.length;
     }
+    return rejected.length === 0 ? allWritten() : { rejected, kept: [] };
   }
 
+  async close(): Promise<void> {}
+
   private async writeDateFile(date: string, items: BatchItem<AuditRecord>[]): Promise<void> {
-    if (!UTC_DATE.test(date)) {
-      // The date becomes part of a file name: nothing else may reach the path.
-      throw new PermanentError(`not a YYYYMMDD date: '${date}'; the rows are not written`);
-    }
     const bytes = this.encode(items);
     const firstCandidate = await this.nextPart(date);
     const tempPath = path.join(this.options.directory, tempFileName(date, firstCandidate));
@@ -171,6 +162,11 @@ export class ParquetPartFileSink implements BatchSink<AuditRecord> {
     try {
       await writeNewFileDurably(tempPath, bytes);
       part = await this.publish(tempPath, date, firstCandidate);
+    } catch (error) {
+      // A full disk, a lost mount, a permission: time or a person may fix it; the rows wait in the log.
+      throw new TransientError(`could not write a part file in ${this.options.directory}: ${errorMessage(error)}`, undefined, {
+        cause: error,
+      });
     } finally {
       await this.removeTempFile(tempPath);
     }
@@ -181,7 +177,8 @@ export class ParquetPartFileSink implements BatchSink<AuditRecord> {
     );
   }
 
-  private encode(items: BatchItem<AuditRecord>[]): Uint8Array {
+  /** The rows as a Parquet file; public so that a test can fault exactly this step. */
+  encode(items: BatchItem<AuditRecord>[]): Uint8Array {
     const range = seqRange(items);
     const kvMetadata = [
       { key: LAYOUT_VERSION_KEY, value: PARQUET_LAYOUT_VERSION },
@@ -200,9 +197,9 @@ export class ParquetPartFileSink implements BatchSink<AuditRecord> {
       });
       return new Uint8Array(buffer);
     } catch (error) {
-      // The same rows would fail the same way again: it is the data, not the disk.
-      const message = `could not encode ${records.length} row(s) as Parquet: ${errorMessage(error)}`;
-      throw new PermanentError(message, { cause: error });
+      // The same rows would fail the same way again: it is the data, not the disk. The loop
+      // narrows the batch down to the row(s) that cannot be encoded and dead-letters them.
+      throw new RefusedBatchError(`could not encode as Parquet: ${errorMessage(error)}`, {}, { cause: error });
     }
   }
 
@@ -230,13 +227,13 @@ export class ParquetPartFileSink implements BatchSink<AuditRecord> {
   private async highestPartOnDisk(date: string): Promise<number> {
     let highest = 0;
     for (const name of await readdir(this.options.directory)) {
-      const match = PART_FILE.exec(name);
-      if (match?.[1] === date) highest = Math.max(highest, Number(match[2]));
+      const parsed = parsePartFileName(name);
+      if (parsed?.date === date) highest = Math.max(highest, parsed.part);
     }
     return highest;
   }
 
-  /** Once the file is published its rows are written: a cleanup failure must not make the buffer write them again. */
+  /** Once the file is published its rows are written: a cleanup failure must not make the loop write them again. */
   private async removeTempFile(tempPath: string): Promise<void> {
     try {
       await rm(tempPath, { force: true });
@@ -257,11 +254,11 @@ export class ParquetPartFileSink implements BatchSink<AuditRecord> {
   }
 }
 
-/** Builds the Parquet destination: prepares the directory, then a hybrid buffer over a part-file sink. */
+/** Builds the Parquet destination: prepares the directory and learns what its files already hold. */
 export async function createParquetDestination(
   config: ParquetConfig,
   deps: ParquetDestinationDeps,
-): Promise<BufferedAuditDestination & { durableThrough: number }> {
+): Promise<AuditDestination & { sink: ParquetPartFileSink }> {
   const directory = path.resolve(deps.baseDir ?? process.cwd(), config.exportDirectory);
   await mkdir(directory, { recursive: true });
   await removeStaleTempFiles(directory, deps.logger);
@@ -272,17 +269,14 @@ export async function createParquetDestination(
     logger: deps.logger,
     logId: deps.logId,
   });
-  const buffer = new HybridBuffer<AuditRecord>({
-    id: PARQUET_DESTINATION_ID,
+  const durableThrough = deps.logId === undefined ? 0 : await highestWrittenSeq(directory, deps.logId, deps.logger);
+  deps.logger.info(`Parquet destination writes to ${directory}; its files hold events up to #${durableThrough}`);
+  return {
+    id: 'parquet',
+    sink,
     maxBatchSize: config.maxBatchSize,
     writeFrequency: config.writeFrequency,
-    sink,
-    logger: deps.logger,
-  });
-  const durableThrough =
-    deps.logId === undefined ? 0 : await highestWrittenSeq(directory, deps.logId, deps.logger);
-  deps.logger.info(
-    `Parquet destination writes to ${directory}; its files hold events up to #${durableThrough}`,
-  );
-  return { ...bufferedAuditDestination(buffer, PARQUET_DESTINATION_ID), durableThrough };
+    durableThrough,
+    close: () => sink.close(),
+  };
 }

@@ -1,6 +1,6 @@
 /**
  * What the Parquet files already hold, read back at start: each file's key-value metadata
- * names the event log and the sequence range of its rows (SPEC 6). A crash between publishing a file and
+ * names the event log and the sequence range of its rows. A crash between publishing a file and
  * saving the journal checkpoint would otherwise write those rows a second time.
  */
 import { readdir } from 'node:fs/promises';
@@ -8,12 +8,11 @@ import path from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync } from 'hyparquet';
 import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import { parsePartFileName } from './part-files.js';
 
 export const SEQ_RANGE_KEY = 'butler-sos.audit.seqRange';
 /** The event log that numbered the rows (SEQ_RANGE_KEY means nothing without it). */
 export const LOG_ID_KEY = 'butler-sos.audit.logId';
-
-const PART_FILE = /^(\d{8})_part(\d+)\.parquet$/;
 
 /** `"<first>-<last>"` of the items' sequence numbers. */
 export function formatSeqRange(first: number, last: number): string {
@@ -29,11 +28,11 @@ function lastSeqOf(range: string | undefined): number {
 function partFilesNewestFirstByDate(names: string[]): string[][] {
   const byDate = new Map<string, Array<{ name: string; part: number }>>();
   for (const name of names) {
-    const match = PART_FILE.exec(name);
-    if (!match) continue;
-    const parts = byDate.get(match[1]) ?? [];
-    parts.push({ name, part: Number(match[2]) });
-    byDate.set(match[1], parts);
+    const parsed = parsePartFileName(name);
+    if (!parsed) continue;
+    const parts = byDate.get(parsed.date) ?? [];
+    parts.push({ name, part: parsed.part });
+    byDate.set(parsed.date, parts);
   }
   return [...byDate.values()].map((parts) => parts.sort((a, b) => b.part - a.part).map(({ name }) => name));
 }

@@ -5,7 +5,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { ServiceUnavailableError } from '../errors.js';
-import type { ValidationError } from './envelope.js';
+import type { ValidationError } from '../audit-events/envelope-validator.js';
 
 export interface AuditApiReplyBody {
   status: 'accepted' | 'error';
