@@ -41,8 +41,16 @@ export class DeadLetterFile {
     const lines = records.map((record) => JSON.stringify({ deadLetteredAt, destination: this.destinationId, ...record }));
     const handle = await open(this.currentPath(), 'a', 0o600);
     try {
-      await handle.writeFile(`${lines.join('\n')}\n`);
-      await handle.datasync();
+      const { size } = await handle.stat();
+      try {
+        await handle.writeFile(`${lines.join('\n')}\n`);
+        await handle.datasync();
+      } catch (error) {
+        // A failed write (disk full) may leave part of a line, which the retry's records would
+        // be glued to: cut the file back to where this append began.
+        await handle.truncate(size).catch(() => undefined);
+        throw error;
+      }
     } finally {
       await handle.close();
     }
