@@ -58,7 +58,9 @@ export function mountTmpfs(sizeBytes: number, prefix = 'audit-tmpfs'): Tmpfs {
     fill() {
       // dd stops with "No space left on device" (exit 1) once the file system is full.
       try {
-        execFileSync('dd', ['if=/dev/zero', `of=${path.join(directory, 'filler')}`, 'bs=4k'], { stdio: 'ignore' });
+        execFileSync('dd', ['if=/dev/zero', `of=${path.join(directory, 'filler')}`, 'bs=4k'], {
+          stdio: 'ignore',
+        });
       } catch {
         // expected: ENOSPC
       }
