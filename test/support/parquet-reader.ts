@@ -54,6 +54,16 @@ export async function countParquetRows(fileOrGlob: string): Promise<number> {
   });
 }
 
+/** The eventId of every row of a file or glob, duplicates included. */
+export async function readParquetEventIds(fileOrGlob: string): Promise<string[]> {
+  return withConnection(async (connection) => {
+    const reader = await connection.runAndReadAll(
+      `SELECT eventId FROM read_parquet(${sqlString(fileOrGlob)})`,
+    );
+    return reader.getRowObjects().map((row) => String(row.eventId));
+  });
+}
+
 /** Column names and DuckDB types, in file order. */
 export async function describeParquetColumns(file: string): Promise<ParquetColumnDescription[]> {
   return withConnection(async (connection) => {

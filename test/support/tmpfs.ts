@@ -38,7 +38,9 @@ function run(command: string, args: string[]): void {
   } catch (error) {
     const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
     const hint = process.getuid?.() === 0 ? '' : ' (mounting a tmpfs needs root: run the tests as root)';
-    throw new Error(`${command} ${args.join(' ')} failed: ${stderr || (error as Error).message}${hint}`);
+    throw new Error(`${command} ${args.join(' ')} failed: ${stderr || (error as Error).message}${hint}`, {
+      cause: error,
+    });
   }
 }
 
@@ -56,7 +58,9 @@ export function mountTmpfs(sizeBytes: number, prefix = 'audit-tmpfs'): Tmpfs {
     fill() {
       // dd stops with "No space left on device" (exit 1) once the file system is full.
       try {
-        execFileSync('dd', ['if=/dev/zero', `of=${path.join(directory, 'filler')}`, 'bs=4k'], { stdio: 'ignore' });
+        execFileSync('dd', ['if=/dev/zero', `of=${path.join(directory, 'filler')}`, 'bs=4k'], {
+          stdio: 'ignore',
+        });
       } catch {
         // expected: ENOSPC
       }
