@@ -226,9 +226,9 @@ export class Journal implements EventLog, CursorSource {
     this.checkpoints.set(destinationId, checkpoint);
   }
 
-  /** @internal deletes the segments every destination's persisted checkpoint has passed. */
-  async releaseSegments(): Promise<void> {
-    for (const segment of this.catalog.releasedBy(this.checkpoints.lowestPersisted())) {
+  /** @internal deletes the segments every destination's persisted checkpoint (by default) has passed. */
+  async releaseSegments(checkpoint = this.checkpoints.lowestPersisted()): Promise<void> {
+    for (const segment of this.catalog.releasedBy(checkpoint)) {
       await this.deleteSegment(segment);
     }
   }
@@ -364,6 +364,10 @@ export class Journal implements EventLog, CursorSource {
       `journal write failed (${errorMessage(error)}): ${group.length} event(s) refused`,
     );
     await this.writer?.discardUncommitted().catch(() => undefined);
+    // The disk may be full, and then no checkpoint can be saved either: free what every
+    // destination has written, saved or not, or the journal stays full for good. Nothing is
+    // lost: a restart replays less, from the next segment on.
+    await this.releaseSegments(this.checkpoints.lowest());
     const refusal = new ServiceUnavailableError(
       `journal write failed: ${errorMessage(error)}`,
       RETRY_AFTER_SECONDS,
