@@ -7,6 +7,7 @@
 import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { sendEventsUntil } from '../support/audit-api-client.js';
 import { eventually, sleep } from '../support/eventually.js';
 import { freshEnvelope } from '../support/fixtures.js';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.js';
@@ -19,40 +20,6 @@ import {
   type ModuleProcess,
 } from '../support/module-process.js';
 import { countParquetRows, runDuckDbQuery } from '../support/parquet-reader.js';
-
-interface LoadResult {
-  /** eventIds answered 202. */
-  accepted: string[];
-  statuses: Map<number | string, number>;
-}
-
-/** Posts fresh events from `concurrency` senders until `until` resolves; counts every answer. */
-async function sendUntil(baseUrl: string, until: Promise<unknown>, concurrency = 20): Promise<LoadResult> {
-  const result: LoadResult = { accepted: [], statuses: new Map() };
-  let done = false;
-  void until.then(() => (done = true));
-  const count = (key: number | string) => result.statuses.set(key, (result.statuses.get(key) ?? 0) + 1);
-  const sender = async () => {
-    while (!done) {
-      const envelope = freshEnvelope('object.view.duration', { timestamp: new Date().toISOString() });
-      try {
-        const response = await fetch(`${baseUrl}/api/v1/audit-event`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(envelope),
-        });
-        count(response.status);
-        if (response.status === 202) result.accepted.push(envelope.eventId);
-        await response.arrayBuffer();
-      } catch {
-        count('no answer'); // the process was killed mid-request: not accepted
-        await sleep(5);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, sender));
-  return result;
-}
 
 async function influxEventIds(influxd: InfluxdServer, database: string): Promise<string[]> {
   const rows = await influxd.query(database, 'SELECT "eventId" FROM audit_event');
@@ -101,7 +68,7 @@ describe('durability of accepted events (journal)', function () {
     for (let cycle = 0; cycle < cycles; cycle += 1) {
       const module = await startModule(file);
       const killAt = sleep(400 + Math.random() * 1200).then(() => module.child.kill('SIGKILL'));
-      const load = await sendUntil(module.baseUrl, module.exited);
+      const load = await sendEventsUntil(module.baseUrl, module.exited);
       await killAt;
       accepted.push(...load.accepted);
     }
@@ -137,7 +104,7 @@ describe('durability of accepted events (journal)', function () {
     let module: ModuleProcess | null = null;
     try {
       module = await startModule(writeConfigFile(dir, config(dir, 'paused')));
-      const warmUp = await sendUntil(module.baseUrl, sleep(300), 5);
+      const warmUp = await sendEventsUntil(module.baseUrl, sleep(300), 5);
       await eventually(
         async () =>
           (await influxEventIds(influxd, 'paused')).length >= warmUp.accepted.length ? true : undefined,
@@ -146,7 +113,7 @@ describe('durability of accepted events (journal)', function () {
       );
       influxd.pause(); // SIGSTOP: connections hang, nothing answers
       const rowsBefore = await countParquetRows(path.join(dir, 'parquet', '*.parquet'));
-      const duringPause = await sendUntil(module.baseUrl, sleep(4000), 10);
+      const duringPause = await sendEventsUntil(module.baseUrl, sleep(4000), 10);
       const rowsDuring = await eventually(
         async () => {
           const rows = await countParquetRows(path.join(dir, 'parquet', '*.parquet'));
@@ -193,7 +160,7 @@ describe('durability of accepted events (journal)', function () {
       let accepted: string[] = [];
       try {
         for (let round = 0; round < 4; round += 1) {
-          const load = await sendUntil(module.baseUrl, sleep(4000), 20);
+          const load = await sendEventsUntil(module.baseUrl, sleep(4000), 20);
           accepted = [...accepted, ...load.accepted];
           samples.push(Math.round(rssMegabytes(module.child.pid!)));
         }
@@ -237,7 +204,7 @@ describe('durability of accepted events (journal)', function () {
       writeFileSync(exportDirectory, 'not a directory'); // Parquet cannot write: the journal fills
       const segmentsWhileFull = () =>
         readdirSync(path.join(dir, 'journal')).filter((name) => name.endsWith('.seg')).length;
-      const load = await sendUntil(module.baseUrl, sleep(5000), 10);
+      const load = await sendEventsUntil(module.baseUrl, sleep(5000), 10);
       expect(load.statuses.get(503) ?? 0).to.be.greaterThan(0);
       const full = await fetch(`${module.baseUrl}/api/v1/audit-event`, {
         method: 'POST',

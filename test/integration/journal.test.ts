@@ -5,7 +5,7 @@
  * disk, and a real process killed with SIGKILL in the middle of appending.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -23,8 +23,11 @@ import {
 } from '../../src/lib/audit-journal/record-format.js';
 import { ServiceUnavailableError } from '../../src/lib/errors.js';
 import { createLogger, createSilentLogger } from '../../src/lib/logger.js';
+import { fileHandlePrototype } from '../support/datasync-gate.js';
 import { describeEventLogContract } from '../support/event-log-contract.js';
 import { freshEnvelope } from '../support/fixtures.js';
+import { segmentFiles } from '../support/journal-segments.js';
+import { range, readExactly, seqsOf } from '../support/log-entries.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const APPEND_LOOP = path.join(REPO_ROOT, 'test', 'support', 'journal-append-loop.ts');
@@ -79,31 +82,8 @@ async function appendInTurn(journal: Journal, count: number): Promise<AuditEnvel
   return sent;
 }
 
-/** Reads until `count` entries arrived, `max` at a time. */
-async function readExactly(cursor: Cursor, count: number, max = count): Promise<LogEntry[]> {
-  const entries: LogEntry[] = [];
-  while (entries.length < count) {
-    const batch = await cursor.next(Math.min(max, count - entries.length));
-    if (batch.length === 0) throw new Error(`log closed after ${entries.length} of ${count} entries`);
-    entries.push(...batch);
-  }
-  return entries;
-}
-
-function seqsOf(entries: LogEntry[]): number[] {
-  return entries.map((entry) => entry.seq);
-}
-
-function range(first: number, last: number): number[] {
-  return Array.from({ length: last - first + 1 }, (_, index) => first + index);
-}
-
 function ackAll(cursor: Cursor, entries: LogEntry[]): void {
   for (const entry of entries) cursor.ack(entry.seq);
-}
-
-async function segmentFiles(directory: string): Promise<string[]> {
-  return (await readdir(directory)).filter((name) => name.endsWith('.seg')).sort();
 }
 
 /** Byte offsets where each record of a segment file starts, plus the file's end. */
@@ -131,21 +111,13 @@ function recordingLogger() {
 }
 
 /** Counts real fdatasync calls made through any FileHandle (the file system itself is untouched). */
-async function spyOnDatasync(directory: string): Promise<sinon.SinonSpy> {
-  const probe = await open(path.join(directory, 'probe'), 'w');
-  const prototype = Object.getPrototypeOf(probe) as { datasync(): Promise<void> };
-  await probe.close();
-  return sinon.spy(prototype, 'datasync');
+async function spyOnDatasync(): Promise<sinon.SinonSpy> {
+  return sinon.spy(await fileHandlePrototype(), 'datasync');
 }
 
 /** Counts the bytes read through any FileHandle (the reads themselves are untouched). */
-async function spyOnRead(directory: string): Promise<{ bytesRead(): Promise<number>; restore(): void }> {
-  const probe = await open(path.join(directory, 'probe'), 'w');
-  const prototype = Object.getPrototypeOf(probe) as {
-    read(...args: unknown[]): Promise<{ bytesRead: number }>;
-  };
-  await probe.close();
-  const spy = sinon.spy(prototype, 'read');
+async function spyOnRead(): Promise<{ bytesRead(): Promise<number>; restore(): void }> {
+  const spy = sinon.spy(await fileHandlePrototype(), 'read');
   return {
     bytesRead: async () =>
       (await Promise.all(spy.returnValues)).reduce((sum, result) => sum + result.bytesRead, 0),
@@ -437,7 +409,7 @@ describe('Journal: group commit', () => {
   it("shares one write and one fdatasync among appends that arrive together (fsync 'batch')", async () => {
     const directory = await tempDirectory();
     const journal = await openIn(directory, { destinationIds: ['parquet'] });
-    datasync = await spyOnDatasync(directory);
+    datasync = await spyOnDatasync();
     const syncsWhenAnswered: number[] = [];
     const seqs = await Promise.all(
       Array.from({ length: 200 }, () =>
@@ -457,7 +429,7 @@ describe('Journal: group commit', () => {
   it("syncs once per append with fsync 'always'", async () => {
     const directory = await tempDirectory();
     const journal = await openIn(directory, { fsync: 'always' });
-    datasync = await spyOnDatasync(directory);
+    datasync = await spyOnDatasync();
     await Promise.all(Array.from({ length: 20 }, () => journal.append(envelope())));
     expect(datasync.callCount).to.equal(20);
     expect(journal.stats()).to.deep.include({ syncs: 20, commits: 20 });
@@ -466,7 +438,7 @@ describe('Journal: group commit', () => {
   it("writes without syncing with fsync 'never', and the data still reads back after reopening", async () => {
     const directory = await tempDirectory();
     const journal = await openIn(directory, { fsync: 'never', destinationIds: ['parquet'] });
-    datasync = await spyOnDatasync(directory);
+    datasync = await spyOnDatasync();
     const sent = await appendInTurn(journal, 20);
     expect(datasync.callCount).to.equal(0);
     await journal.close();
@@ -533,7 +505,7 @@ describe('Journal: segments and cursors', () => {
     }
     const segmentBytes = journal.stats().bytes;
 
-    const reads = await spyOnRead(directory);
+    const reads = await spyOnRead();
     try {
       const entries = await readExactly(journal.openCursor('parquet'), 500, 7);
       expect(seqsOf(entries)).to.deep.equal(range(1, 500));

@@ -1,6 +1,6 @@
 /** The module's HTTP API as a client sees it: post an event, read the health of the destinations. */
 import type { AuditEnvelope } from '../../src/lib/audit-events/types.js';
-import type { DestinationStatus } from '../../src/lib/audit-destinations/destination.js';
+import type { DeliveryStatus as DestinationStatus } from '../../src/lib/delivery/delivery-loop.js';
 
 /** Posts one envelope and returns the status; the body is read so that no socket is left waiting. */
 export async function postAuditEvent(baseUrl: string, envelope: AuditEnvelope): Promise<number> {

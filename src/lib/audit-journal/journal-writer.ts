@@ -35,6 +35,8 @@ export interface CommitTargets {
   segmentStarted(): Promise<void>;
   /** Deletes a sealed segment that holds no record. */
   removeEmptySegment(segment: SegmentInfo): Promise<void>;
+  /** A write failed: the disk may be full, so free whatever every destination has written. */
+  writeFailed(): Promise<void>;
 }
 
 interface PendingAppend {
@@ -188,6 +190,7 @@ export class JournalWriter {
       `journal write failed (${errorMessage(error)}): ${group.length} event(s) refused`,
     );
     await this.segment?.discardUncommitted().catch(() => undefined);
+    await this.targets.writeFailed();
     const refusal = new ServiceUnavailableError(`journal write failed: ${errorMessage(error)}`, RETRY_AFTER_SECONDS);
     for (const append of group) append.reject(refusal);
   }

@@ -127,6 +127,10 @@ export class Journal implements EventLog {
         committed: this.committed,
         segmentStarted: () => this.releaseSegments(),
         removeEmptySegment: (info) => this.deleteSegment(info),
+        // The disk may be full, and then no checkpoint can be saved either: free what every
+        // destination has written, saved or not, or the journal stays full for good. Nothing
+        // is lost: a restart replays less, from the next segment on.
+        writeFailed: () => this.releaseSegments(this.checkpoints.lowest()),
       },
       segment,
       firstFreeSeq,
@@ -208,9 +212,9 @@ export class Journal implements EventLog {
     return this.checkpoints.flush();
   }
 
-  /** Deletes the segments every destination's persisted checkpoint has passed. */
-  async releaseSegments(): Promise<void> {
-    for (const segment of this.catalog.releasedBy(this.checkpoints.lowestPersisted())) {
+  /** Deletes the segments every destination has passed: by its saved checkpoint unless told otherwise. */
+  async releaseSegments(checkpoint = this.checkpoints.lowestPersisted()): Promise<void> {
+    for (const segment of this.catalog.releasedBy(checkpoint)) {
       await this.deleteSegment(segment);
     }
   }

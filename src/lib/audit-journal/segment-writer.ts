@@ -61,6 +61,7 @@ export class SegmentWriter {
 
   async seal(): Promise<void> {
     this.info.sealed = true;
+    this.info.lastSeq = this.nextSeq - 1;
     await this.handle.close();
   }
 }

@@ -17,6 +17,11 @@ export interface SegmentInfo {
   size: number;
   /** No record will be added any more. */
   sealed: boolean;
+  /**
+   * The last record's seq, once sealed by this process. Without it the next segment's first
+   * seq bounds it, which seqs abandoned by a failed write may lie below.
+   */
+  lastSeq?: number;
 }
 
 export function segmentFileName(firstSeq: number): string {
@@ -80,12 +85,14 @@ export class SegmentCatalog {
 
   /**
    * Sealed segments whose every record is at or below `checkpoint`. A segment's records end
-   * before the next segment's first seq; the last segment is kept, since nothing bounds it.
+   * at its lastSeq, else before the next segment's first seq; the last segment is kept, since
+   * nothing bounds it.
    */
   releasedBy(checkpoint: number): SegmentInfo[] {
     return this.segments.filter((segment, index) => {
       const next = this.segments[index + 1];
-      return segment.sealed && next !== undefined && next.firstSeq - 1 <= checkpoint;
+      if (!segment.sealed || next === undefined) return false;
+      return (segment.lastSeq ?? next.firstSeq - 1) <= checkpoint;
     });
   }
 }

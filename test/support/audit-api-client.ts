@@ -1,0 +1,111 @@
+/**
+ * Posting events to the audit API over real HTTP, as Audit.qs does: one at a time, a fixed
+ * number at once, or a steady stream from several senders, counting every answer.
+ */
+import { sleep } from './eventually.js';
+import { freshEnvelope } from './fixtures.js';
+
+export async function postAuditEvent(baseUrl: string, body: unknown): Promise<Response> {
+  return fetch(`${baseUrl}/api/v1/audit-event`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+}
+
+/** An answer other than 202, as the client saw it. */
+export interface Refusal {
+  status: number;
+  retryAfter: string | null;
+  /** The JSON body (the raw text when it is not JSON). */
+  body: unknown;
+}
+
+export interface LoadResult {
+  /** eventIds answered 202, in the order the answers came. */
+  accepted: string[];
+  /** How many answers of each status ('no answer' when the connection failed). */
+  statuses: Map<number | string, number>;
+  /** Every answer's status, in the order the answers came. */
+  answers: Array<number | string>;
+  refusals: Refusal[];
+}
+
+function freshEvent() {
+  return freshEnvelope('object.view.duration', { timestamp: new Date().toISOString() });
+}
+
+/** Posts one fresh event and adds its answer to `result`. */
+async function postAndCount(baseUrl: string, result: LoadResult): Promise<void> {
+  const envelope = freshEvent();
+  const count = (key: number | string) => {
+    result.statuses.set(key, (result.statuses.get(key) ?? 0) + 1);
+    result.answers.push(key);
+  };
+  let response: Response;
+  try {
+    response = await postAuditEvent(baseUrl, envelope);
+  } catch {
+    count('no answer'); // the process was killed mid-request: not accepted
+    await sleep(5);
+    return;
+  }
+  count(response.status);
+  // The status line is the answer: a 202 counts as accepted even if a kill cuts the body off.
+  const text = await response.text().catch(() => '');
+  if (response.status === 202) {
+    result.accepted.push(envelope.eventId);
+    return;
+  }
+  result.refusals.push({
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    body: jsonOrText(text),
+  });
+}
+
+function jsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function emptyResult(): LoadResult {
+  return { accepted: [], statuses: new Map(), answers: [], refusals: [] };
+}
+
+/**
+ * Posts fresh events from `concurrency` senders until `until` resolves, or, given a function,
+ * until it returns true for the answers so far.
+ */
+export async function sendEventsUntil(
+  baseUrl: string,
+  until: Promise<unknown> | ((soFar: LoadResult) => boolean),
+  concurrency = 20,
+): Promise<LoadResult> {
+  const result = emptyResult();
+  let done = false;
+  if (typeof until !== 'function') void until.then(() => (done = true));
+  const finished = () => done || (typeof until === 'function' && until(result));
+  const sender = async () => {
+    while (!finished()) await postAndCount(baseUrl, result);
+  };
+  await Promise.all(Array.from({ length: concurrency }, sender));
+  return result;
+}
+
+/** Posts `count` fresh events, `concurrency` at a time. */
+export async function postEvents(baseUrl: string, count: number, concurrency = 10): Promise<LoadResult> {
+  const result = emptyResult();
+  let started = 0;
+  const sender = async () => {
+    while (started < count) {
+      started += 1;
+      await postAndCount(baseUrl, result);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, sender));
+  return result;
+}
