@@ -9,10 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetWriteBuffer, type ColumnSource } from 'hyparquet-writer';
-import { toAuditRecord } from '../src/lib/audit-events/record.js';
-import { toParquetColumnData } from '../src/lib/audit-destinations/parquet/schema.js';
-import { encodingOptionsFrom, ParquetPartFileSink } from '../src/lib/audit-destinations/parquet/writer.js';
-import { createSilentLogger } from '../src/lib/logger.js';
+import { toAuditRecord } from '../dist/lib/audit-events/record.js';
+import { toParquetColumnData } from '../dist/lib/audit-destinations/parquet/schema.js';
+import { encodingOptionsFrom, ParquetPartFileSink } from '../dist/lib/audit-destinations/parquet/writer.js';
+import { createSilentLogger } from '../dist/lib/logger.js';
 import { createEventFactory } from './realistic-events.js';
 
 function median(values: number[]): number {

@@ -7,11 +7,11 @@
  * Prints `listening <port>` once ready.
  */
 import Fastify from 'fastify';
-import { createAuditModule } from '../src/lib/audit-module.js';
-import { createEnvelopeValidator } from '../src/lib/audit-events/envelope-validator.js';
-import type { AuditEnvelope } from '../src/lib/audit-events/types.js';
-import { validateAuditEventsConfig } from '../src/lib/config/validate.js';
-import { createSilentLogger } from '../src/lib/logger.js';
+import { createAuditModule } from '../dist/lib/audit-module.js';
+import { createEnvelopeValidator } from '../dist/lib/audit-events/envelope-validator.js';
+import type { AuditEnvelope } from '../dist/lib/audit-events/types.js';
+import { validateAuditEventsConfig } from '../dist/lib/config/validate.js';
+import { createSilentLogger } from '../dist/lib/logger.js';
 
 async function serveCeiling(): Promise<number> {
   const validator = createEnvelopeValidator();
