@@ -2,7 +2,7 @@
  * Parquet: rows/s and bytes per row of our sink (column mapping, encoding, temp file, fsync,
  * exclusive publish) against hyparquet-writer encoding the same, already built, columns
  * straight to a file: the ceiling for this library on this machine. DuckDB's COPY of the same
- * columns is reported next to them (SPEC 9), as the native writer one could use instead.
+ * columns is reported next to them, as the native writer one could use instead.
  */
 import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

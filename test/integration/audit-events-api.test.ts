@@ -1,5 +1,5 @@
 /**
- * The audit API over real TCP sockets: every row of SPEC 3.1's status table, the order of
+ * The audit API over real TCP sockets: every row of the status table in docs/http-api.md, the order of
  * checks, hostile bodies, rate limit, CORS, security headers and TLS.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';

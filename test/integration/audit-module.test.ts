@@ -6,13 +6,17 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import sinon from 'sinon';
+import { ParquetPartFileSink } from '../../src/lib/audit-destinations/parquet/writer.js';
 import { createAuditModule, type AuditModule } from '../../src/lib/audit-module.js';
 import type { AuditEventsConfig } from '../../src/lib/config/schema.js';
 import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
 import { freshEnvelope } from '../support/fixtures.js';
 import { tempDir } from '../support/module-process.js';
-import { readParquetRows } from '../support/parquet-reader.js';
+import { eventually } from '../support/eventually.js';
+import { readDeadLetters } from '../support/journal-files.js';
+import { readParquetEventIds, readParquetRows } from '../support/parquet-reader.js';
 
 function configWith(raw: Record<string, unknown>): AuditEventsConfig {
   const result = validateAuditEventsConfig({
@@ -116,5 +120,56 @@ describe('the audit module in-process', function () {
     const health = await fetch(`${baseUrl}/api/v1/health`);
     expect(health.status).to.equal(200);
     expect(await health.json()).to.deep.include({ destinations: [] });
+  });
+});
+
+describe('a Parquet row that cannot be encoded', function () {
+  this.timeout(60000);
+  let module: AuditModule | undefined;
+  let encode: sinon.SinonStub | undefined;
+
+  afterEach(async () => {
+    encode?.restore();
+    await module?.stop();
+  });
+
+  it('costs one dead-letter record with the reason; every other row is written and every POST answered 202', async () => {
+    const journalDirectory = tempDir('encode-fault-journal');
+    const exportDirectory = tempDir('encode-fault-parquet');
+    const poison = freshEnvelope('object.view.duration');
+    // The fault is injected into the encoder step itself: any batch holding the poison fails to encode.
+    const realEncode = ParquetPartFileSink.prototype.encodeRows;
+    encode = sinon.stub(ParquetPartFileSink.prototype, 'encodeRows').callsFake(function (this: ParquetPartFileSink, items) {
+      if (items.some((item) => item.value.eventId === poison.eventId)) {
+        throw new Error('injected: cannot encode this row');
+      }
+      return realEncode.call(this, items);
+    });
+    const config = configWith({
+      journal: { directory: journalDirectory },
+      destination: { parquet: { exportDirectory, maxBatchSize: 100, writeFrequency: 200 } },
+    });
+    module = createAuditModule(config, { logger: createSilentLogger(), version: '0.0.0-test' });
+    const address = await module.start();
+    const baseUrl = `http://127.0.0.1:${address!.port}`;
+    const others = Array.from({ length: 60 }, () => freshEnvelope('object.view.duration'));
+    const sent = [...others.slice(0, 30), poison, ...others.slice(30)];
+    const statuses: number[] = [];
+    for (const envelope of sent) statuses.push((await post(baseUrl, envelope)).status);
+    expect(statuses).to.deep.equal(sent.map(() => 202));
+
+    const deadLetters = await eventually(async () => {
+      const records = readDeadLetters(journalDirectory, 'parquet');
+      return records.length > 0 ? records : undefined;
+    });
+    const rows = await eventually(async () => {
+      const ids = await readParquetEventIds(path.join(exportDirectory, '*.parquet')).catch(() => []);
+      return ids.length >= others.length ? ids : undefined;
+    });
+    expect(rows.sort()).to.deep.equal(others.map((envelope) => envelope.eventId).sort());
+    expect(deadLetters).to.have.length(1);
+    expect(deadLetters[0]).to.include({ destination: 'parquet', eventId: poison.eventId, seq: 31 });
+    expect(deadLetters[0].reason).to.equal('could not encode as Parquet: injected: cannot encode this row');
+    expect((deadLetters[0] as { envelope?: unknown }).envelope).to.deep.equal(poison);
   });
 });

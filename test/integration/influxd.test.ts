@@ -1,6 +1,6 @@
 /**
  * The test harness's own influxd (test/support/influxd.ts) against the real Debian influxd
- * 1.6.7, and the facts about 1.6.7 that SPEC 4.1/4.2 rely on, observed by direct writes.
+ * 1.6.7, and the facts about 1.6.7 that docs/influxdb.md relies on, observed by direct writes.
  */
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
@@ -114,7 +114,7 @@ describe('influxd 1.6.7 test server', function () {
     expect(error?.message).to.include('bash scripts/ensure-influxd.sh').and.include('root');
   });
 
-  describe('facts about influxd 1.6.7 that SPEC 4.1/4.2 rely on (direct writes, no client library)', function () {
+  describe('facts about influxd 1.6.7 that docs/influxdb.md relies on (direct writes, no client library)', function () {
     before(async function () {
       await server.ddl('CREATE DATABASE "facts"');
     });

@@ -205,7 +205,7 @@ describe('InfluxDB destination, end to end', function () {
         await versionCase?.emulator?.stop();
       });
 
-      it('stores every posted event with the values SPEC 4.1 prescribes, exact where line protocol allows', async () => {
+      it('stores every posted event with the values docs/influxdb.md prescribes, exact where line protocol allows', async () => {
         versionCase = await makeCase('values');
         const { baseUrl } = await startModule(versionCase.influxdbConfig());
         const tricky = eventNow('object.view.duration', (envelope) => {

@@ -1,6 +1,6 @@
 /**
  * The durable journal against the real file system: the EventLog contract of the in-memory
- * log, then what only a journal promises (SPEC 6): replay after a restart or a crash, torn and
+ * log, then what only a journal promises (docs/journal.md): replay after a restart or a crash, torn and
  * damaged tails cut and reported, group commit, maxBytes, segment deletion, catching up from
  * disk, and a real process killed with SIGKILL in the middle of appending.
  */

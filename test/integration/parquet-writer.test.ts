@@ -33,7 +33,7 @@ import {
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** SPEC 5's columns, in order, with the types DuckDB must see. */
+/** The columns of docs/parquet.md, in order, with the types DuckDB must see. */
 const EXPECTED_COLUMNS = [
   ['timestamp', 'BIGINT'],
   ['date', 'VARCHAR'],
@@ -151,7 +151,7 @@ describe('Parquet destination (file system + DuckDB)', function () {
   }
 
   describe('layout', () => {
-    it('has the 27 columns of SPEC 5, in order, with their types', async () => {
+    it('has the 27 columns of docs/parquet.md, in order, with their types', async () => {
       await writeOnce([makeAuditRecord()]);
       expect(await describeParquetColumns(file('20261014_part1.parquet'))).to.deep.equal(EXPECTED_COLUMNS);
     });
@@ -607,7 +607,7 @@ describe('Parquet destination (file system + DuckDB)', function () {
         seq: 2,
       };
       // The second date's file fails (injected at its encoding): the first one stays published.
-      const writeFile = sinon.stub(writer, 'encode').callThrough();
+      const writeFile = sinon.stub(writer, 'encodeRows').callThrough();
       writeFile.onSecondCall().throws(new Error('injected: the disk went away'));
       const result = await writer.write([first, second]);
       writeFile.restore();

@@ -38,7 +38,7 @@ describe('config schema', () => {
     expect(undocumented).to.deep.equal([]);
   });
 
-  it('applies the SPEC defaults to an empty tree', () => {
+  it('applies the documented defaults to an empty tree', () => {
     const result = validateAuditEventsConfig({});
     if (!result.ok) throw new Error(result.problems.join('\n'));
     const config = result.config;

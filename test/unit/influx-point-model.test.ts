@@ -25,7 +25,7 @@ const VIEW_TIMESTAMP_MS = Date.parse('2026-10-14T08:15:42.512Z');
 describe('buildAuditInfluxPointModel', () => {
   const viewRecord = () => toAuditRecord(loadFixture('object.view.duration'));
 
-  it('maps an object.view.duration event to the tags and fields of SPEC 4.1 (IDs as fields)', () => {
+  it('maps an object.view.duration event to the tags and fields of docs/influxdb.md (IDs as fields)', () => {
     const point = buildAuditInfluxPointModel(viewRecord(), MAPPING);
     expect(point).to.deep.equal({
       measurement: 'audit_event',
@@ -195,7 +195,7 @@ describe('auditPointTimestampNs', () => {
 });
 
 describe('resolveIdTags', () => {
-  it('defaults to fields on v1 and v2 and to tags on v3 (SPEC 4.2)', () => {
+  it('defaults to fields on v1 and v2 and to tags on v3 (docs/influxdb.md, idTags)', () => {
     expect(resolveIdTags({ version: 1 })).to.equal(false);
     expect(resolveIdTags({ version: 2 })).to.equal(false);
     expect(resolveIdTags({ version: 3 })).to.equal(true);

@@ -23,7 +23,7 @@ function point(
   return { measurement, tags, fields, timestampNs: TIMESTAMP_NS, eventId: 'e1' };
 }
 
-describe('line protocol: substitutions (SPEC 4.1)', () => {
+describe('line protocol: substitutions (docs/influxdb.md)', () => {
   describe('in tag values', () => {
     const cases: [string, string, string][] = [
       ['plain text', 'Sales Performance 2026', 'Sales Performance 2026'],

@@ -36,6 +36,12 @@ export interface WriteResult<T = AuditRecord> {
 export interface Sink<T = AuditRecord> {
   /** One batch, in order; at most one write of a sink runs at a time. */
   write(batch: readonly BatchItem<T>[]): Promise<WriteResult<T>>;
+  /**
+   * Optional work on a batch before its turn, such as encoding it: the loop calls it for the
+   * batch it read ahead, while the one before is being written, so that the two overlap.
+   * It writes nothing; write() may get that batch (or a part of it) later, or never.
+   */
+  prepare?(batch: readonly BatchItem<T>[]): void;
   close(): Promise<void>;
 }
 

@@ -65,17 +65,33 @@ export class JournalCursor implements Cursor {
     return [];
   }
 
+  /**
+   * Up to `max` entries after the read position: from the segment files while it is below the
+   * tail, then from the tail. Disk reads come a chunk at a time, so they are repeated until the
+   * batch is full: a loop catching up writes full batches, not one per chunk.
+   */
   private async readAfterPosition(max: number): Promise<LogEntry[]> {
     const { tail, disk, logger } = this.sources;
-    const floor = tail.floor;
-    if (this.readPosition >= floor) return tail.after(this.readPosition, max);
-    const entries = await disk.read(this.readPosition, max);
-    if (entries.length === 0) {
-      // Nothing left on disk below the tail (segments damaged or gone): go on from the tail.
-      logger.warn(
-        `journal cursor ${this.destinationId}: no entries on disk between #${this.readPosition + 1} and #${floor}; continuing after #${floor}`,
-      );
-      this.readPosition = floor;
+    const entries: LogEntry[] = [];
+    let position = this.readPosition;
+    while (entries.length < max) {
+      const floor = tail.floor;
+      if (position >= floor) {
+        entries.push(...tail.after(position, max - entries.length));
+        break;
+      }
+      const fromDisk = await disk.read(position, max - entries.length);
+      if (fromDisk.length === 0) {
+        // Nothing left on disk below the tail (segments damaged or gone): go on from the tail.
+        logger.warn(
+          `journal cursor ${this.destinationId}: no entries on disk between #${position + 1} and #${floor}; continuing after #${floor}`,
+        );
+        position = floor;
+        if (entries.length === 0) this.readPosition = floor;
+        continue;
+      }
+      entries.push(...fromDisk);
+      position = fromDisk[fromDisk.length - 1].seq;
     }
     return entries;
   }

@@ -163,6 +163,7 @@ export class DeliveryLoop {
     }
   }
 
+  /** The entries' records, and the sink's own work on them (encoding) done ahead of its turn. */
   private async withRecords(entries: LogEntry[]): Promise<ReadBatch> {
     const batch: ReadBatch = { items: [], unbuildable: [] };
     for (const built of await this.options.processor.recordsFor(entries)) {
@@ -170,6 +171,7 @@ export class DeliveryLoop {
       if ('record' in built) batch.items.push({ value: built.record, seq, envelope });
       else batch.unbuildable.push({ eventId: envelope.eventId, seq, reason: built.failure, envelope });
     }
+    this.options.destination.sink.prepare?.(batch.items);
     return batch;
   }
 

@@ -1,6 +1,6 @@
 /**
  * The one body shape of every audit API answer, `{ status, receivedAt, outcome, reason?,
- * details? }` (SPEC 3.1, as Butler SOS upstream answers), and the mapping of any error —
+ * details? }` (docs/http-api.md, as Butler SOS upstream answers), and the mapping of any error —
  * ours, fastify's, a plugin's — onto it.
  */
 import { STATUS_CODES } from 'node:http';

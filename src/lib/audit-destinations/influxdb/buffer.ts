@@ -49,6 +49,8 @@ function configurationFix(error: InfluxWriteError, config: InfluxdbConfig): stri
 export class InfluxSink implements Sink {
   private readonly mapping: InfluxMappingOptions;
   private readonly lineProtocol: LineProtocolOptions;
+  /** Lines converted ahead by prepare(); gone with their items. */
+  private readonly prepared = new WeakMap<BatchItem<AuditRecord>, string>();
 
   constructor(
     private readonly writer: InfluxPointWriter,
@@ -58,12 +60,23 @@ export class InfluxSink implements Sink {
     this.lineProtocol = { maxStringFieldBytes: config.maxStringFieldBytes };
   }
 
+  /** Converts the points of a batch read ahead while the batch before it is written. */
+  prepare(batch: readonly BatchItem<AuditRecord>[]): void {
+    for (const item of batch) {
+      try {
+        this.prepared.set(item, this.lineOf(item));
+      } catch {
+        // write() converts it again and rejects it with the reason.
+      }
+    }
+  }
+
   async write(batch: readonly BatchItem<AuditRecord>[]): Promise<WriteResult> {
     const pending: PendingPoint[] = [];
     const rejected: Rejection[] = [];
     for (const item of batch) {
       try {
-        pending.push({ item, line: toLineProtocol(buildAuditInfluxPointModel(item.value, this.mapping), this.lineProtocol) });
+        pending.push({ item, line: this.prepared.get(item) ?? this.lineOf(item) });
       } catch (error) {
         rejected.push({ item, reason: `could not convert the event to line protocol: ${errorMessage(error)}` });
       }
@@ -74,6 +87,10 @@ export class InfluxSink implements Sink {
 
   close(): Promise<void> {
     return this.writer.close();
+  }
+
+  private lineOf(item: BatchItem<AuditRecord>): string {
+    return toLineProtocol(buildAuditInfluxPointModel(item.value, this.mapping), this.lineProtocol);
   }
 
   /** Writes the chunk; a 413 halves it until the halves fit. */

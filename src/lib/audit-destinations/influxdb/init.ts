@@ -1,5 +1,5 @@
 /**
- * Startup hooks (SPEC 4.4): make sure the audit target exists before events arrive.
+ * Startup hooks (docs/influxdb.md): make sure the audit target exists before events arrive.
  * v1: database and retention policy; v2: org lookup and bucket with its retention; v3: only
  * check that the database exists (it is never created, as the seeds say). A server that is
  * unreachable at start is retried in the background; events wait in the log meanwhile.

@@ -1,5 +1,5 @@
 /**
- * Line protocol, in one place for the v1, v2 and v3 writers (SPEC 4.1): what line
+ * Line protocol, in one place for the v1, v2 and v3 writers (docs/influxdb.md): what line
  * protocol cannot carry, the string field size limit, escaping, and the line itself.
  *
  * What cannot be carried, measured on InfluxDB 1.6.7 and documented by InfluxData:
@@ -18,7 +18,7 @@
 import { TRUNCATED_FIELDS_KEY, type InfluxFieldValue, type InfluxPointModel } from './point-model.js';
 
 export interface LineProtocolOptions {
-  /** String fields longer than this many UTF-8 bytes are cut (SPEC 4.1, default 65536). */
+  /** String fields longer than this many UTF-8 bytes are cut (default 65536). */
   maxStringFieldBytes: number;
 }
 
@@ -27,22 +27,30 @@ export const TAG_BACKSLASH_SUBSTITUTE = '\uFF3C';
 
 const LINE_BREAKS_AND_TABS = /[\r\n\t]/g;
 const UNCARRIABLE_TAG_BACKSLASH = /\\(?=$|[ ,=])/g;
+// One test per value before any replace: most values need nothing, and this runs for every
+// tag and field of every point a destination catching up writes.
+const HAS_LINE_BREAK_OR_TAB = /[\r\n\t]/;
+const HAS_BREAK_TAB_OR_BACKSLASH = /[\r\n\t\\]/;
+const HAS_KEY_METACHARACTER = /[,= ]/;
+const HAS_QUOTE_OR_BACKSLASH = /["\\]/;
 const UTF8_CONTINUATION_MASK = 0xc0;
 const UTF8_CONTINUATION_BITS = 0x80;
 
 /** CR, LF and TAB become a space: line protocol has no way to carry them in a value. */
 function replaceLineBreaksAndTabs(value: string): string {
-  return value.replace(LINE_BREAKS_AND_TABS, ' ');
+  return HAS_LINE_BREAK_OR_TAB.test(value) ? value.replace(LINE_BREAKS_AND_TABS, ' ') : value;
 }
 
 /** The tag rule: line breaks and tabs, then the backslashes InfluxDB cannot parse in a tag. */
 export function toCarriableTagText(value: string): string {
+  if (!HAS_BREAK_TAB_OR_BACKSLASH.test(value)) return value;
   return replaceLineBreaksAndTabs(value).replace(UNCARRIABLE_TAG_BACKSLASH, TAG_BACKSLASH_SUBSTITUTE);
 }
 
 /** The longest prefix of `value` within `maxBytes` UTF-8 bytes that ends on a character boundary. */
 export function truncateUtf8(value: string, maxBytes: number): string {
-  if (Buffer.byteLength(value, 'utf8') <= maxBytes) return value;
+  // A UTF-16 code unit takes at most 3 UTF-8 bytes: short strings need no counting.
+  if (value.length * 3 <= maxBytes || Buffer.byteLength(value, 'utf8') <= maxBytes) return value;
   const bytes = Buffer.from(value, 'utf8');
   let end = maxBytes;
   // bytes[end] is the first byte left out: while it continues a character, that character
@@ -85,7 +93,7 @@ function carriableFields(
 }
 
 /**
- * A new point holding only what line protocol can carry: the substitutions of SPEC 4.1 in
+ * A new point holding only what line protocol can carry: the substitutions above in
  * every tag and string field, string fields cut to maxStringFieldBytes (named in
  * `truncatedFields`). toLineProtocol() writes a prepared point and escapes it, nothing more.
  */
@@ -107,12 +115,12 @@ function escapeMeasurement(name: string): string {
 
 /** Tag keys, tag values and field keys escape comma, `=` and space. */
 function escapeKeyOrTagValue(text: string): string {
-  return text.replace(/[,= ]/g, '\\$&');
+  return HAS_KEY_METACHARACTER.test(text) ? text.replace(/[,= ]/g, '\\$&') : text;
 }
 
 /** A string field value: quoted, with `"` and `\` escaped. */
 function quoteStringField(value: string): string {
-  return `"${value.replace(/["\\]/g, '\\$&')}"`;
+  return HAS_QUOTE_OR_BACKSLASH.test(value) ? `"${value.replace(/["\\]/g, '\\$&')}"` : `"${value}"`;
 }
 
 /**
@@ -156,7 +164,48 @@ function formatPreparedLine(point: InfluxPointModel): string {
   return `${escapeMeasurement(point.measurement)}${tags} ${fields} ${point.timestampNs.toString()}`;
 }
 
-/** One line of line protocol, nanosecond timestamp, for any InfluxDB version. */
+/** Whether a key of the point changes under the tag rule (a static tag name with a tab, say). */
+function hasUncarriableKey(point: InfluxPointModel): boolean {
+  for (const key in point.tags) if (HAS_BREAK_TAB_OR_BACKSLASH.test(key)) return true;
+  for (const key in point.fields) if (HAS_BREAK_TAB_OR_BACKSLASH.test(key)) return true;
+  return false;
+}
+
+/**
+ * One line of line protocol, nanosecond timestamp, for any InfluxDB version: the line of
+ * prepareForLineProtocol()'s point, written in one pass without copying the point, since this
+ * runs for every point a destination writes (a backlog after an outage is many of them).
+ */
 export function toLineProtocol(point: InfluxPointModel, options: LineProtocolOptions): string {
-  return formatPreparedLine(prepareForLineProtocol(point, options));
+  if (hasUncarriableKey(point)) return formatPreparedLine(prepareForLineProtocol(point, options));
+  let line = escapeMeasurement(point.measurement);
+  for (const key of Object.keys(point.tags).sort()) {
+    const value = point.tags[key];
+    if (value !== '') line += `,${escapeKeyOrTagValue(key)}=${escapeKeyOrTagValue(toCarriableTagText(value))}`;
+  }
+  const fieldKeys = Object.keys(point.fields).sort();
+  const fields: string[] = [];
+  let truncated: string[] | undefined;
+  /** Fields written that sort before truncatedFields: where it goes, if a field is cut. */
+  let sortedBeforeTruncated = 0;
+  for (const key of fieldKeys) {
+    const value = point.fields[key];
+    let text: string;
+    if (typeof value === 'string') {
+      const carried = replaceLineBreaksAndTabs(value);
+      const cut = truncateUtf8(carried, options.maxStringFieldBytes);
+      if (cut !== carried) (truncated ??= []).push(key);
+      text = quoteStringField(cut);
+    } else if (typeof value === 'boolean' || Number.isFinite(value)) {
+      text = formatFieldValue(value);
+    } else {
+      continue; // NaN or Infinity: InfluxDB stores neither (the record never holds them)
+    }
+    fields.push(`${escapeKeyOrTagValue(key)}=${text}`);
+    if (key < TRUNCATED_FIELDS_KEY) sortedBeforeTruncated += 1;
+  }
+  if (truncated) {
+    fields.splice(sortedBeforeTruncated, 0, `${TRUNCATED_FIELDS_KEY}=${quoteStringField(truncated.join(','))}`);
+  }
+  return `${line} ${fields.join(',')} ${point.timestampNs.toString()}`;
 }

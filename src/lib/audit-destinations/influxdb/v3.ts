@@ -4,7 +4,7 @@
  * request, with no batching, buffer or retry of its own, to `/api/v2/write?bucket=<db>
  * &precision=ns` (all or nothing). Only `noSync: true` would switch it to `/api/v3/write_lp`
  * with `no_sync=true`, which acknowledges before the server's WAL is durable: never for audit
- * data (SPEC 4.3). The connection option `writeTimeout` is the socket timeout of a write
+ * data (docs/influxdb.md). The connection option `writeTimeout` is the socket timeout of a write
  * (`timeout` is its deprecated alias); a timeout rejects with RequestTimedOutError.
  */
 import { InfluxDBClient, setLogger } from '@influxdata/influxdb3-client';

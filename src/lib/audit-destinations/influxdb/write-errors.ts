@@ -1,5 +1,5 @@
 /**
- * What a failed InfluxDB write says about the data (SPEC 4.3, Telegraf's output policy), the
+ * What a failed InfluxDB write says about the data (docs/influxdb.md, Telegraf's output policy), the
  * same for v1, v2 and v3: the writers turn every client error into an InfluxWriteError.
  */
 

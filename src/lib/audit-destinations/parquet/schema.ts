@@ -1,5 +1,5 @@
 /**
- * The Parquet layout (SPEC 5): the one place that lists the columns, their order, their
+ * The Parquet layout (docs/parquet.md): the one place that lists the columns, their order, their
  * types and where each value comes from. Types are explicit so that a column that happens to
  * be all null (or never null) in one file is typed the same as in every other file.
  */

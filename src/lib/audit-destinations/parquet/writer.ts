@@ -125,6 +125,8 @@ async function removeStaleTempFiles(directory: string, logger: Logger): Promise<
 export class ParquetPartFileSink implements Sink {
   /** Next part number to try per date; a guess that link() confirms or moves past. */
   private readonly nextPartByDate = new Map<string, number>();
+  /** Files encoded ahead by prepare(), by their first row; used when write() gets the same rows. */
+  private readonly prepared = new WeakMap<BatchItem<AuditRecord>, { last: BatchItem<AuditRecord>; bytes: Uint8Array }>();
 
   constructor(private readonly options: ParquetPartFileSinkOptions) {}
 
@@ -152,10 +154,29 @@ export class ParquetPartFileSink implements Sink {
     return rejected.length === 0 ? allWritten() : { rejected, kept: [] };
   }
 
+  /** Encodes the files of a batch read ahead while the batch before it is written. */
+  prepare(batch: readonly BatchItem<AuditRecord>[]): void {
+    for (const { date, items } of runsByDate(batch)) {
+      if (!isPartFileDate(date)) continue;
+      try {
+        this.prepared.set(items[0], { last: items[items.length - 1], bytes: this.encode(items) });
+      } catch {
+        // write() encodes it again and reports why.
+      }
+    }
+  }
+
   async close(): Promise<void> {}
 
+  /** The file of these rows: encoded ahead when prepare() saw exactly them, else now. */
+  private bytesOf(items: BatchItem<AuditRecord>[]): Uint8Array {
+    const prepared = this.prepared.get(items[0]);
+    if (prepared?.last === items[items.length - 1]) return prepared.bytes;
+    return this.encode(items);
+  }
+
   private async writeDateFile(date: string, items: BatchItem<AuditRecord>[]): Promise<void> {
-    const bytes = this.encode(items);
+    const bytes = this.bytesOf(items);
     const firstCandidate = await this.nextPart(date);
     const tempPath = path.join(this.options.directory, tempFileName(date, firstCandidate));
     let part: number;
@@ -177,30 +198,35 @@ export class ParquetPartFileSink implements Sink {
     );
   }
 
-  /** The rows as a Parquet file; public so that a test can fault exactly this step. */
-  encode(items: BatchItem<AuditRecord>[]): Uint8Array {
+  /** The rows as a Parquet file; whatever fails here is about the rows, not the disk. */
+  private encode(items: BatchItem<AuditRecord>[]): Uint8Array {
+    try {
+      return this.encodeRows(items);
+    } catch (error) {
+      // The same rows would fail the same way again. The loop narrows the batch down to the
+      // row(s) that cannot be encoded and dead-letters them.
+      throw new RefusedBatchError(`could not encode as Parquet: ${errorMessage(error)}`, {}, { cause: error });
+    }
+  }
+
+  /** The encoder step: column mapping and hyparquet-writer (public so that a test can fault it). */
+  encodeRows(items: BatchItem<AuditRecord>[]): Uint8Array {
     const range = seqRange(items);
     const kvMetadata = [
       { key: LAYOUT_VERSION_KEY, value: PARQUET_LAYOUT_VERSION },
       ...(range === null ? [] : [{ key: SEQ_RANGE_KEY, value: range }]),
-      ...(range === null || this.options.logId === undefined
-        ? []
-        : [{ key: LOG_ID_KEY, value: this.options.logId }]),
+      ...(range === null || this.options.logId === undefined ? [] : [{ key: LOG_ID_KEY, value: this.options.logId }]),
     ];
-    const records = items.map((item) => item.value);
-    try {
-      const buffer = parquetWriteBuffer({
-        columnData: toParquetColumnData(records, { tagsJson: this.options.tagsJson }),
-        ...this.options.encoding,
-        kvMetadata,
-        createdBy: PARQUET_CREATED_BY,
-      });
-      return new Uint8Array(buffer);
-    } catch (error) {
-      // The same rows would fail the same way again: it is the data, not the disk. The loop
-      // narrows the batch down to the row(s) that cannot be encoded and dead-letters them.
-      throw new RefusedBatchError(`could not encode as Parquet: ${errorMessage(error)}`, {}, { cause: error });
-    }
+    const buffer = parquetWriteBuffer({
+      columnData: toParquetColumnData(
+        items.map((item) => item.value),
+        { tagsJson: this.options.tagsJson },
+      ),
+      ...this.options.encoding,
+      kvMetadata,
+      createdBy: PARQUET_CREATED_BY,
+    });
+    return new Uint8Array(buffer);
   }
 
   /** Links the temp file under the first free part number and returns that number. */
