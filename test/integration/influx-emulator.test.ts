@@ -1,5 +1,5 @@
 /**
- * The InfluxDB v2/v3 emulator (test/support/influx-emulator.ts) is strict and really stores in
+ * The InfluxDB v2/v3 emulator (test/support/influx-emulator/) is strict and really stores in
  * influxd: requests go over TCP with plain `fetch`, what they store is read back from influxd.
  */
 import { expect } from 'chai';
@@ -9,7 +9,7 @@ import {
   startInfluxEmulator,
   type InfluxEmulator,
   type InfluxEmulatorOptions,
-} from '../support/influx-emulator.js';
+} from '../support/influx-emulator/index.js';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.js';
 
 const TOKEN = 'emulator-test-token';

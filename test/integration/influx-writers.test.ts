@@ -29,7 +29,7 @@ import type { AuditRecord } from '../../src/lib/audit-events/types.js';
 import type { InfluxdbConfig } from '../../src/lib/config/schema.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
 import { makeAuditRecord } from '../support/audit-records.js';
-import { startInfluxEmulator, type InfluxEmulator } from '../support/influx-emulator.js';
+import { startInfluxEmulator, type InfluxEmulator } from '../support/influx-emulator/index.js';
 import { quoteIdentifier, startInfluxd, type InfluxdServer, type Row } from '../support/influxd.js';
 import { createLocalhostCertificate } from '../support/tls.js';
 

@@ -21,7 +21,7 @@ import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
 import { createLogger, createSilentLogger } from '../../src/lib/logger.js';
 import { makeAuditRecord } from '../support/audit-records.js';
 import { freshEnvelope } from '../support/fixtures.js';
-import { startInfluxEmulator, type InfluxEmulator } from '../support/influx-emulator.js';
+import { startInfluxEmulator, type InfluxEmulator } from '../support/influx-emulator/index.js';
 import { eventually, sleep } from '../support/eventually.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.js';
