@@ -30,6 +30,7 @@ import type { InfluxdbConfig } from '../../src/lib/config/schema.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
 import { makeAuditRecord } from '../support/audit-records.js';
 import { startInfluxEmulator, type InfluxEmulator } from '../support/influx-emulator/index.js';
+import { typeConflictText } from '../support/influx-type-conflict.js';
 import { quoteIdentifier, startInfluxd, type InfluxdServer, type Row } from '../support/influxd.js';
 import { createLocalhostCertificate } from '../support/tls.js';
 
@@ -128,7 +129,12 @@ async function requestsForOneLargeWrite(
   emulator: InfluxEmulator,
 ): Promise<number> {
   const before = emulator.stats.writeRequests;
-  await writer.write(linesFor(config, Array.from({ length: 2500 }, () => makeAuditRecord())));
+  await writer.write(
+    linesFor(
+      config,
+      Array.from({ length: 2500 }, () => makeAuditRecord()),
+    ),
+  );
   return emulator.stats.writeRequests - before;
 }
 
@@ -285,7 +291,7 @@ function describeRoundTrip(name: string, getInfluxd: () => InfluxdServer, getTar
       };
       const error = await writeError(writer, linesOf(config, [conflicting]));
       expect(error.kind).to.equal('rejected');
-      expect(error.details.serverMessage).to.include('field type conflict');
+      expect(error.details.serverMessage).to.include(typeConflictText(target.version, 'durationMs'));
     });
   });
 }

@@ -25,6 +25,7 @@ import { startInfluxEmulator, type InfluxEmulator } from '../support/influx-emul
 import { eventually, sleep } from '../support/eventually.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.js';
+import { typeConflictText } from '../support/influx-type-conflict.js';
 import { tempDir } from '../support/module-process.js';
 
 const TOKEN = 'audit-token';
@@ -315,7 +316,7 @@ describe('InfluxDB destination, end to end', function () {
           .map((line) => JSON.parse(line));
         expect(deadLetters).to.have.length(1);
         expect(deadLetters[0]).to.include({ destination: 'influxdb', eventId: poison.eventId });
-        expect(deadLetters[0].reason).to.include('field type conflict');
+        expect(deadLetters[0].reason).to.include(typeConflictText(versionCase.version, 'visible'));
         expect(deadLetters[0].payload).to.include(poison.eventId);
       });
     });
@@ -673,7 +674,7 @@ describe('InfluxDB destination, end to end', function () {
 
     /** Every healthy event stored once, the poison only in the dead-letter file, once. */
     async function expectPoisonIsolated(
-      database: string,
+      { version, database }: VersionCase,
       { poisonEventId, deadLetterFile }: { poisonEventId: string; deadLetterFile: string },
     ): Promise<void> {
       // Distinct timestamps: a healthy event written twice overwrites itself, so 999 means each once.
@@ -686,7 +687,7 @@ describe('InfluxDB destination, end to end', function () {
         .map((line) => JSON.parse(line));
       expect(deadLetters).to.have.length(1);
       expect(deadLetters[0]).to.include({ destination: 'influxdb', eventId: poisonEventId });
-      expect(deadLetters[0].reason).to.include('field type conflict');
+      expect(deadLetters[0].reason).to.include(typeConflictText(version, 'visible'));
       expect(deadLetters[0].payload).to.include(poisonEventId);
     }
 
@@ -700,7 +701,7 @@ describe('InfluxDB destination, end to end', function () {
       expect(
         outcome.attempts.every((attempt) => attempt.kind === undefined || attempt.kind === 'rejected'),
       ).to.equal(true);
-      await expectPoisonIsolated(versionCase.database, outcome);
+      await expectPoisonIsolated(versionCase, outcome);
     });
 
     it('v2: a transient fault right after the first refusal: the batch is retried, nothing stored twice or lost', async () => {
@@ -720,7 +721,7 @@ describe('InfluxDB destination, end to end', function () {
           { size: 500, kind: 'transient' },
         ]);
         expect(refusedSizes(outcome.attempts)).to.deep.equal([1000, 1000, 500, 250, 100, 10, 1]);
-        await expectPoisonIsolated(versionCase.database, outcome);
+        await expectPoisonIsolated(versionCase, outcome);
       } finally {
         await emulator.stop();
       }
@@ -741,7 +742,7 @@ describe('InfluxDB destination, end to end', function () {
         const transient = outcome.attempts.findIndex((attempt) => attempt.kind === 'transient');
         expect(outcome.attempts[transient + 1]).to.deep.equal({ size: EVENTS - POISON - 1 });
         expect(refusedSizes(outcome.attempts)).to.deep.equal([1000, 500, 250, 100, 10, 1]);
-        await expectPoisonIsolated(versionCase.database, outcome);
+        await expectPoisonIsolated(versionCase, outcome);
       } finally {
         await emulator.stop();
       }

@@ -146,19 +146,28 @@ function contentEncoding(ctx: RequestContext): string {
   return (ctx.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
 }
 
-/** The body with its Content-Encoding undone, or the reason it cannot be. */
+/**
+ * The body with its Content-Encoding undone, the reason it cannot be, or `tooLarge` when it
+ * is over `maxBytes` as sent or once decompressed (InfluxDB 3 limits both: influxdb3
+ * `influxdb3_server/src/http.rs` `read_body`).
+ */
 export function decodeBody(
   ctx: RequestContext,
   acceptedGzipNames: string[],
-): { text: string } | { error: string } {
+  maxBytes: number,
+): { text: string } | { error: string } | { tooLarge: true } {
   const encoding = contentEncoding(ctx);
+  if (encoding !== 'identity' && !acceptedGzipNames.includes(encoding))
+    return { error: `unacceptable content-encoding: ${encoding}` };
+  if (ctx.body.length > maxBytes) return { tooLarge: true };
   if (encoding === 'identity') return { text: ctx.body.toString('utf8') };
-  if (!acceptedGzipNames.includes(encoding)) return { error: `unacceptable content-encoding: ${encoding}` };
+  let inflated: Buffer;
   try {
-    return { text: gunzipSync(ctx.body).toString('utf8') };
+    inflated = gunzipSync(ctx.body);
   } catch (error) {
     return { error: `error decoding gzip stream: ${(error as Error).message}` };
   }
+  return inflated.length > maxBytes ? { tooLarge: true } : { text: inflated.toString('utf8') };
 }
 
 export function parseJsonBody(ctx: RequestContext): { value: Record<string, unknown> } | { error: string } {

@@ -14,25 +14,31 @@
  * `tenant/http_server_bucket.go`; [v3 http.rs] = influxdb3 `influxdb3_server/src/http.rs`
  * (error enums and `IntoResponse` impls).
  *
+ * InfluxDB 3 source read: influxdata/influxdb @ d7834110 (3.10); each shape names its file.
+ * v3 checks column types per table before writing anything (v3-catalog.ts), so its
+ * all-or-nothing writes store nothing when a line fails, as the real server does.
+ *
  * Known differences from the real servers (influxd 1.x is the engine underneath):
- * - Error texts about a line (`error_message`, parse and type-conflict messages) are influxd
- *   1.x's, e.g. `unable to parse '...': missing field value`, not 2.x's/3.x's wording; match
- *   them with `includes`, never equality (the notes advise the same for the real servers).
- * - Field type conflicts are detected per influxd shard (1.x semantics), not per table as in v3.
- * - v3's all-or-nothing paths (`accept_partial=false`, v2-compatible `/api/v2/write`) check
- *   every line's syntax before writing anything, but a field type conflict is only found while
- *   writing: the other lines are then stored although the request answers 400.
+ * - Parse errors are influxd 1.x's texts (`unable to parse '...': missing field value`), not
+ *   3.x's parser wording; v3 column type clashes have InfluxDB 3's text. Tests assert on
+ *   statuses, shapes and stored data, not on these texts.
+ * - v3 `original_line` is the line as sent. The real server re-prints a line it parsed, and
+ *   takes an unparsable one from `lp.lines()` counted alongside the data lines, which names
+ *   the wrong line when a blank or comment line comes first (influxdb3
+ *   `influxdb3_write/src/write_buffer/validator.rs`).
  * - v3 has no tag-cardinality limit but influxd has `max-values-per-tag`: start influxd with
- *   `maxValuesPerTag: 0` where a v3 test writes more than 100,000 values of one tag.
+ *   `maxValuesPerTag: 0` where a v3 test writes more than 100,000 values of one tag. A line
+ *   influxd refuses for such a limit of its own is answered as a failed line, and on the
+ *   all-or-nothing paths the other lines are then stored.
  * - A v2 bucket is the influxd database of the same name, so bucket names are unique across
  *   orgs here; system buckets (`_monitoring`, `_tasks`) are not listed.
  * - Lines are split as influxd 1.x splits them (a newline inside a quoted field value does
  *   not end a line); a v3 line without a timestamp gets influxd's ingest time.
  *
  * Layout (each file imports only those below it; the [citations] of every file are the ones above):
- * index.ts (this: public API and start), v2-api.ts, v3-api.ts, auth-and-faults.ts,
- * influxd-storage.ts (storing in influxd), line-protocol.ts (splitting), http.ts (plumbing),
- * state.ts.
+ * index.ts (this: public API and start), v2-api.ts, v3-api.ts, v3-catalog.ts (InfluxDB 3's
+ * column types), auth-and-faults.ts, influxd-storage.ts (storing in influxd), line-protocol.ts
+ * (splitting, column types of a line), http.ts (plumbing), state.ts.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -61,6 +67,11 @@ export interface InfluxEmulatorOptions {
   orgs?: string[];
   /** v3: databases that exist from the start (they count toward the limit of 5). */
   databases?: string[];
+  /**
+   * The largest write body accepted, as sent and decompressed; a larger one answers 413 as the
+   * server does (v3: `--max-http-request-size`, 10 MiB by default). Unlimited when unset.
+   */
+  maxRequestBytes?: number;
 }
 
 export interface InfluxEmulator {

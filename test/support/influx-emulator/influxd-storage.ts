@@ -39,17 +39,24 @@ const SCRATCH_CHECK_MIN_LINES = 32;
 const PARALLEL_PARSE_CHECKS = 8;
 
 /**
- * Syntax errors of the lines, storing nothing. A big batch first goes whole to a fresh scratch
- * database (one request); only if influxd refuses something there, or the batch is small, is
- * each line checked alone.
+ * Syntax errors of the lines, storing nothing in `db` (undefined: a database not created yet).
+ * A big batch first goes whole to a fresh scratch database (one request); only if influxd
+ * refuses something there, or the batch is small, is each line checked alone, in `db` or, when
+ * it does not exist yet, in the scratch database.
  */
 export async function findParseErrors(
   state: EmulatorState,
-  db: string,
+  db: string | undefined,
   lines: PreparedLine[],
 ): Promise<LineFailure[]> {
-  if (lines.length >= SCRATCH_CHECK_MIN_LINES && (await allLinesStoreInScratch(state, lines))) return [];
-  return collectFailures(lines, (line) => parseError(state.influxd, db, line), PARALLEL_PARSE_CHECKS);
+  const checkEach = (target: string) =>
+    collectFailures(lines, (line) => parseError(state.influxd, target, line), PARALLEL_PARSE_CHECKS);
+  if (db !== undefined && lines.length < SCRATCH_CHECK_MIN_LINES) return checkEach(db);
+  return inScratchDatabase(state, async (scratch) => {
+    if (lines.length >= SCRATCH_CHECK_MIN_LINES && (await allLinesStore(state.influxd, scratch, lines)))
+      return [];
+    return checkEach(db ?? scratch);
+  });
 }
 
 /** Runs `check` on the lines, `concurrency` at a time; the lines it names an error for, in order. */
@@ -68,19 +75,24 @@ async function collectFailures(
   });
 }
 
-async function allLinesStoreInScratch(state: EmulatorState, lines: PreparedLine[]): Promise<boolean> {
+/** Runs `use` with a fresh database, dropped afterwards, so that the check leaves no trace. */
+async function inScratchDatabase<T>(state: EmulatorState, use: (scratch: string) => Promise<T>): Promise<T> {
   state.scratchCounter += 1;
   const scratch = `_emulator_scratch_${state.port}_${state.scratchCounter}`;
   await state.influxd.ddl(createDatabaseStatement(scratch));
   try {
-    for (const run of runsOfSamePrecision(lines)) {
-      const outcome = await state.influxd.write(scratch, joinLines(run), run[0].precision);
-      if (outcome.status !== 204) return false;
-    }
-    return true;
+    return await use(scratch);
   } finally {
     await state.influxd.ddl(`DROP DATABASE ${quoteIdentifier(scratch)}`);
   }
+}
+
+async function allLinesStore(influxd: InfluxdServer, db: string, lines: PreparedLine[]): Promise<boolean> {
+  for (const run of runsOfSamePrecision(lines)) {
+    const outcome = await influxd.write(db, joinLines(run), run[0].precision);
+    if (outcome.status !== 204) return false;
+  }
+  return true;
 }
 
 async function writeAloneError(

@@ -1,11 +1,17 @@
 /**
- * Line protocol: splitting a body into lines and reading their timestamps, only what
- * forwarding needs (influxd does the parsing).
+ * Line protocol: splitting a body into lines, reading their timestamps, and the table and
+ * column types of a line influxd has already parsed: only what forwarding and InfluxDB 3's
+ * column type check need (influxd does the parsing).
  */
 import type { WritePrecision } from '../influxd.js';
 
 export interface BodyLine {
-  /** 1-based, counting every line of the body, as v3 numbers `line_number`. */
+  /**
+   * 1-based, counting only the lines that hold data, as v3 numbers `line_number`: it enumerates
+   * what `parse_lines` yields, and that skips blank and comment lines (influxdb3
+   * `influxdb3_write/src/write_buffer/validator.rs` `v1_parse_lines_and_catalog_updates`,
+   * `core/influxdb_line_protocol/src/lib.rs` `parse_lines`, `trim_leading`).
+   */
   number: number;
   text: string;
 }
@@ -23,10 +29,10 @@ export interface LineFailure {
 /** Splits a body into its non-blank, non-comment lines the way influxd 1.x does (`models.scanLine`). */
 export function splitBodyLines(body: string): BodyLine[] {
   const lines: BodyLine[] = [];
-  for (let start = 0, number = 1; start < body.length; number++) {
+  for (let start = 0; start < body.length;) {
     const end = endOfLine(body, start);
     const text = body.slice(start, end);
-    if (!isBlankOrComment(text)) lines.push({ number, text });
+    if (!isBlankOrComment(text)) lines.push({ number: lines.length + 1, text });
     start = end + 1;
   }
   return lines;
@@ -120,4 +126,79 @@ export function runsOfSamePrecision(lines: PreparedLine[]): PreparedLine[][] {
 
 export function joinLines(lines: BodyLine[]): string {
   return lines.map((line) => line.text).join('\n');
+}
+
+/** A column as InfluxDB 3's catalog types it: a tag, or a field of one value type. */
+export type ColumnType = 'tag' | 'float' | 'integer' | 'uinteger' | 'string' | 'boolean';
+
+export interface LineColumns {
+  table: string;
+  /** In the order InfluxDB 3 checks them: the tags, then the fields. */
+  columns: { name: string; type: ColumnType }[];
+}
+
+/** The table and columns of a line influxd has parsed, so well-formed (`models.ParsePoints` rules). */
+export function lineColumns(text: string): LineColumns {
+  const line = text.replace(/^[ \t]+/, '');
+  const keyEnd = indexOfUnescaped(line, ' ', 0);
+  const [measurement, ...tags] = splitUnescaped(line.slice(0, keyEnd), ',');
+  const columns: LineColumns['columns'] = tags.map((tag) => ({
+    name: unescapeName(tag.slice(0, indexOfUnescaped(tag, '=', 0))),
+    type: 'tag',
+  }));
+  let index = keyEnd;
+  while (line[index] === ' ') index++;
+  while (index < line.length && line[index] !== ' ') {
+    const equals = indexOfUnescaped(line, '=', index);
+    const end = endOfFieldValue(line, equals + 1);
+    columns.push({
+      name: unescapeName(line.slice(index, equals)),
+      type: fieldType(line.slice(equals + 1, end)),
+    });
+    index = line[end] === ',' ? end + 1 : end;
+  }
+  return { table: unescapeName(measurement), columns };
+}
+
+/** Where a field value starting at `start` ends: after its closing quote, or at a comma or space. */
+function endOfFieldValue(line: string, start: number): number {
+  let index = start;
+  if (line[index] === '"') {
+    for (index++; index < line.length && line[index] !== '"'; index++) if (line[index] === '\\') index++;
+    return index + 1;
+  }
+  while (index < line.length && line[index] !== ',' && line[index] !== ' ') index++;
+  return index;
+}
+
+/** The value types of line protocol: `"..."`, `1i`, `1u`, the boolean spellings, else a float. */
+function fieldType(value: string): ColumnType {
+  if (value.startsWith('"')) return 'string';
+  if (/^[-+]?\d+i$/.test(value)) return 'integer';
+  if (/^\d+u$/.test(value)) return 'uinteger';
+  if (/^(t|T|true|True|TRUE|f|F|false|False|FALSE)$/.test(value)) return 'boolean';
+  return 'float';
+}
+
+function indexOfUnescaped(text: string, char: string, from: number): number {
+  for (let index = from; index < text.length; index++) {
+    if (text[index] === '\\') index++;
+    else if (text[index] === char) return index;
+  }
+  return text.length;
+}
+
+function splitUnescaped(text: string, separator: string): string[] {
+  const parts: string[] = [];
+  for (let start = 0; start <= text.length;) {
+    const end = indexOfUnescaped(text, separator, start);
+    parts.push(text.slice(start, end));
+    start = end + 1;
+  }
+  return parts;
+}
+
+/** Measurement, tag and field names as influxd stores them: `\ `, `\,` and `\=` unescaped. */
+function unescapeName(name: string): string {
+  return name.replace(/\\([ ,=])/g, '$1');
 }

@@ -64,6 +64,8 @@ export interface EmulatorState {
   port: number;
   /** Names scratch databases uniquely. */
   scratchCounter: number;
+  /** Write bodies over this many bytes answer 413. */
+  readonly maxRequestBytes: number;
   readonly stats: EmulatorStats;
   readonly requests: RecordedRequest[];
   readonly faults: Fault[];
@@ -82,6 +84,7 @@ interface StateOptions {
   influxd: InfluxdServer;
   token: string;
   orgs?: string[];
+  maxRequestBytes?: number;
 }
 
 export function createState(options: StateOptions): EmulatorState {
@@ -92,6 +95,7 @@ export function createState(options: StateOptions): EmulatorState {
     token: options.token,
     port: 0,
     scratchCounter: 0,
+    maxRequestBytes: options.maxRequestBytes ?? Infinity,
     stats: { writeRequests: 0, writtenLines: 0, bytes: 0, noSyncRequests: 0, gzipRequests: 0 },
     requests: [],
     faults: [],

@@ -143,7 +143,10 @@ async function v2Write(ctx: RequestContext, state: EmulatorState): Promise<Reply
   if ('reply' in found) return found.reply;
   const bucket = findWriteBucket(ctx.query.get('bucket'), found.org as V2Org, state);
   if ('reply' in bucket) return bucket.reply;
-  const decoded = decodeBody(ctx, V2_GZIP_ENCODINGS);
+  const decoded = decodeBody(ctx, V2_GZIP_ENCODINGS, state.maxRequestBytes);
+  // [notes §1.2]: 413 `request too large`.
+  if ('tooLarge' in decoded)
+    return v2Error(413, 'request too large', 'unable to read data: points batch is too large');
   if ('error' in decoded) return v2Error(400, 'invalid', decoded.error);
   const lines = prepareLines(splitBodyLines(decoded.text), precision);
   if (lines.length === 0) return { status: 204 };

@@ -16,6 +16,7 @@ import {
 import { createDatabaseStatement, findParseErrors, storeKeepingGoodLines } from './influxd-storage.js';
 import { prepareLines, splitBodyLines, type LineFailure, type PreparedLine } from './line-protocol.js';
 import type { EmulatorState } from './state.js';
+import { findColumnTypeConflicts } from './v3-catalog.js';
 
 const V3_VERSION = '3.10.0';
 /** `CORE_NUM_DBS_LIMIT` [notes §1.3]. */
@@ -140,38 +141,39 @@ async function v3WriteLp(ctx: RequestContext, state: EmulatorState): Promise<Rep
   if ('reply' in params) return params.reply;
   const invalidName = v3DatabaseNameError(params.db);
   if (invalidName) return v3Error(400, invalidName);
-  const decoded = decodeBody(ctx, V3_GZIP_ENCODINGS);
+  const decoded = decodeBody(ctx, V3_GZIP_ENCODINGS, state.maxRequestBytes);
+  // [v3 http.rs] Error::RequestSizeExceeded → 413, text.
+  if ('tooLarge' in decoded) return text(413, v3RequestTooLargeMessage(state));
   if ('error' in decoded) return text(400, decoded.error);
   const lines = prepareLines(splitBodyLines(decoded.text), params.precision);
-  if (lines.length === 0) return text(400, 'incoming write was empty');
-  if ((await reserveV3Database(state, params.db)) === 'limit') return v3DatabaseLimitReply();
-  return params.acceptPartial
-    ? writeLpKeepingGoodLines(state, params.db, lines)
-    : writeLpAllOrNothing(state, params.db, lines);
+  const outcome = await writeV3Lines(state, params.db, lines, params.acceptPartial);
+  switch (outcome.kind) {
+    case 'written':
+      return { status: 204 };
+    case 'limit':
+      return v3DatabaseLimitReply();
+    case 'empty':
+      // [v3 http.rs] WriteBufferError::EmptyWrite → 400, text.
+      return text(400, 'incoming write was empty');
+    case 'refused':
+      // [v3 http.rs] Error::PartialLpWrite: `data` an array of up to 100 lines; with
+      // accept_partial=false WriteBufferError::ParseError: `data` one object [notes §1.3].
+      return params.acceptPartial
+        ? v3Error(
+            400,
+            'partial write of line protocol occurred',
+            outcome.failures.slice(0, V3_MAX_LISTED_FAILURES).map(v3LineError),
+          )
+        : v3Error(400, 'line protocol parsing error', v3LineError(outcome.failures[0]));
+  }
 }
 
-async function writeLpKeepingGoodLines(
-  state: EmulatorState,
-  db: string,
-  lines: PreparedLine[],
-): Promise<Reply> {
-  const failures = await storeKeepingGoodLines(state.influxd, db, lines);
-  state.stats.writtenLines += lines.length - failures.length;
-  if (failures.length === 0) return { status: 204 };
-  return v3Error(
-    400,
-    'partial write of line protocol occurred',
-    failures.slice(0, V3_MAX_LISTED_FAILURES).map(v3LineError),
-  );
-}
-
-/** `accept_partial=false`: nothing written if a line fails; `data` is one object, not an array [notes §1.3, Core 3.10 text]. */
-async function writeLpAllOrNothing(state: EmulatorState, db: string, lines: PreparedLine[]): Promise<Reply> {
-  const failure = await storeAllOrNothing(state, db, lines);
-  return failure ? v3Error(400, 'line protocol parsing error', v3LineError(failure)) : { status: 204 };
-}
-
-/** v3's v2-compatible write: all-or-nothing, default precision ns, v2 error shape [notes §1.3]. */
+/**
+ * v3's v2-compatible write: all-or-nothing, default precision ns, v2 error shape
+ * `{"code","message"}` whose message is the error's text with its `write buffer error: ` prefix
+ * ([v3 http.rs] `V2WriteApiError`, `Error::WriteBuffer`; influxdb3
+ * `influxdb3_write/src/write_buffer/mod.rs` error texts).
+ */
 async function v3CompatV2Write(ctx: RequestContext, state: EmulatorState): Promise<Reply> {
   const bucket = ctx.query.get('bucket');
   // Not verified against 3.x: the message texts of these two 400s (the shape is [v3 http.rs] V2ErrorResponse).
@@ -181,30 +183,76 @@ async function v3CompatV2Write(ctx: RequestContext, state: EmulatorState): Promi
     return v2Error(400, 'invalid', `invalid precision ${JSON.stringify(ctx.query.get('precision'))}`);
   const invalidName = v3DatabaseNameError(bucket);
   if (invalidName) return v2Error(400, 'invalid', invalidName);
-  const decoded = decodeBody(ctx, V3_GZIP_ENCODINGS);
+  const decoded = decodeBody(ctx, V3_GZIP_ENCODINGS, state.maxRequestBytes);
+  if ('tooLarge' in decoded) return v2Error(413, 'request too large', v3RequestTooLargeMessage(state));
   if ('error' in decoded) return v2Error(400, 'invalid', decoded.error);
   const lines = prepareLines(splitBodyLines(decoded.text), precision);
-  if (lines.length === 0) return v2Error(400, 'invalid', 'write buffer error: incoming write was empty');
-  // TooManyDbs is code `invalid` on this endpoint ([v3 http.rs] `V2WriteApiError::to_code`).
-  if ((await reserveV3Database(state, bucket)) === 'limit')
-    return v2Error(400, 'invalid', v3DatabaseLimitMessage());
-  const failure = await storeAllOrNothing(state, bucket, lines);
-  if (failure)
-    return v2Error(400, 'invalid', `write buffer error: line protocol parse failed: ${failure.message}`);
-  return { status: 204 };
+  const outcome = await writeV3Lines(state, bucket, lines, false);
+  switch (outcome.kind) {
+    case 'written':
+      return { status: 204 };
+    case 'limit':
+      // CatalogError::TooManyDbs reaches this endpoint as WriteBufferError::CatalogUpdateError,
+      // code `invalid` ([v3 http.rs] `V2WriteApiError::to_code`).
+      return v2Error(400, 'invalid', `write buffer error: catalog update error: ${v3DatabaseLimitMessage()}`);
+    case 'empty':
+      return v2Error(400, 'invalid', 'write buffer error: incoming write was empty');
+    case 'refused':
+      return v2Error(
+        400,
+        'invalid',
+        `write buffer error: line protocol parse failed: ${outcome.failures[0].message}`,
+      );
+  }
 }
 
-/** Checks every line's syntax first; the first failure, or undefined when all were stored. */
-async function storeAllOrNothing(
+type V3WriteOutcome = { kind: 'written' | 'limit' | 'empty' } | { kind: 'refused'; failures: LineFailure[] };
+
+/**
+ * InfluxDB 3's write path (influxdb3 `influxdb3_write/src/write_buffer/mod.rs` `write_lp`,
+ * `validator.rs`): a database that does not exist yet must fit under the limit; every line is
+ * validated in order, its syntax then its column types; all-or-nothing stops at the first
+ * failure, before the database is created or anything written; otherwise the database is
+ * created (also when every line failed or there were none) and the valid lines are written.
+ */
+async function writeV3Lines(
   state: EmulatorState,
   db: string,
   lines: PreparedLine[],
-): Promise<LineFailure | undefined> {
-  const [firstParseError] = await findParseErrors(state, db, lines);
-  if (firstParseError) return firstParseError;
-  const failures = await storeKeepingGoodLines(state.influxd, db, lines);
-  state.stats.writtenLines += lines.length - failures.length;
-  return failures[0];
+  acceptPartial: boolean,
+): Promise<V3WriteOutcome> {
+  const exists = state.databases.has(db);
+  if (!exists && state.databases.size >= V3_DATABASE_LIMIT) return { kind: 'limit' };
+  const invalid = await findInvalidLines(state, exists ? db : undefined, lines, !acceptPartial);
+  if (!acceptPartial && invalid.length > 0) return { kind: 'refused', failures: invalid };
+  if ((await reserveV3Database(state, db)) === 'limit') return { kind: 'limit' };
+  const invalidLines = new Set(invalid.map((failure) => failure.line));
+  const valid = lines.filter((line) => !invalidLines.has(line));
+  // influxd can still refuse a line for a limit of its own that InfluxDB 3 lacks (max-values-per-tag).
+  const refusedByInfluxd = await storeKeepingGoodLines(state.influxd, db, valid);
+  state.stats.writtenLines += valid.length - refusedByInfluxd.length;
+  const failures = byLineNumber([...invalid, ...refusedByInfluxd]);
+  if (failures.length > 0) return { kind: 'refused', failures };
+  return { kind: lines.length === 0 ? 'empty' : 'written' };
+}
+
+/** Lines that do not parse or whose column types clash, in order; only the first when `firstOnly`. */
+async function findInvalidLines(
+  state: EmulatorState,
+  db: string | undefined,
+  lines: PreparedLine[],
+  firstOnly: boolean,
+): Promise<LineFailure[]> {
+  const unparsable = await findParseErrors(state, db, lines);
+  const unparsableLines = new Set(unparsable.map((failure) => failure.line));
+  const parsed = lines.filter((line) => !unparsableLines.has(line));
+  const clashing = await findColumnTypeConflicts(state.influxd, db, parsed, firstOnly);
+  const failures = byLineNumber([...unparsable, ...clashing]);
+  return firstOnly ? failures.slice(0, 1) : failures;
+}
+
+function byLineNumber(failures: LineFailure[]): LineFailure[] {
+  return failures.sort((a, b) => a.line.number - b.line.number);
 }
 
 interface V3WriteParams {
@@ -286,6 +334,12 @@ export async function reserveV3Database(
   }
 }
 
+/** [v3 http.rs] `Error::RequestSizeExceeded`. */
+function v3RequestTooLargeMessage(state: EmulatorState): string {
+  return `max request size (${state.maxRequestBytes} bytes) exceeded`;
+}
+
+/** `CatalogError::TooManyDbs` (influxdb3 `influxdb3_catalog/src/error.rs`). */
 function v3DatabaseLimitMessage(): string {
   return `Adding a new database would exceed limit of ${V3_DATABASE_LIMIT} databases`;
 }
