@@ -16,6 +16,7 @@ import { eventually } from '../support/eventually.js';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.js';
 
 const TOKEN = 'emulator-test-token';
+const READ_ONLY_TOKEN = 'emulator-read-only-token';
 /** 2023-11-14T22:13:20.123Z */
 const MS = 1_700_000_000_123;
 
@@ -115,7 +116,7 @@ describe('InfluxDB v2/v3 emulator backed by influxd 1.6.7', function () {
     let bucket: string;
 
     beforeEach(async function () {
-      await start({ version: 2, orgs: ['acme', 'other'] });
+      await start({ version: 2, orgs: ['acme', 'other'], readOnlyTokens: [READ_ONLY_TOKEN] });
       orgId = emulator.orgId('acme');
       bucket = fresh('bucket');
       expect((await postJson(emulator, '/api/v2/buckets', { orgID: orgId, name: bucket })).status).to.equal(
@@ -159,6 +160,22 @@ describe('InfluxDB v2/v3 emulator backed by influxd 1.6.7', function () {
         }
       }
       expect(emulator.stats.writtenLines).to.equal(0);
+    });
+
+    it('answers 403 forbidden to a write with a token that may only read, which still reads', async function () {
+      const authorization = `Token ${READ_ONLY_TOKEN}`;
+      const answer = await call(emulator, `/api/v2/write?org=acme&bucket=${bucket}`, {
+        authorization,
+        body: 'forbidden f=1 1',
+      });
+
+      // [notes §1.2, 2.x write_handler.go]
+      expect([answer.status, answer.json]).to.deep.equal([
+        403,
+        { code: 'forbidden', message: 'insufficient permissions for write' },
+      ]);
+      expect(await measurementRows(bucket, 'forbidden')).to.deep.equal([]);
+      expect((await call(emulator, '/api/v2/orgs?org=acme', { authorization })).status).to.equal(200);
     });
 
     it('finds an org by name and answers 404 for an unknown one', async function () {

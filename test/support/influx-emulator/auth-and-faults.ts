@@ -33,7 +33,7 @@ export async function dispatch(ctx: RequestContext, state: EmulatorState, routes
 /** v2 accepts `Authorization: Token <t>` only. v3 accepts Bearer, Token and Basic (password = token). */
 function checkAuth(ctx: RequestContext, state: EmulatorState): Reply | undefined {
   const presented = presentedToken(ctx.headers.authorization, state.version);
-  if (presented === state.token) return undefined;
+  if (presented === state.token || mayOnlyRead(ctx, state)) return undefined;
   if (state.version === 2) {
     // [notes §1.2]: 401 `unauthorized`; the message is the one 2.x sends for a bad token.
     return v2Error(401, 'unauthorized', 'unauthorized access');
@@ -48,6 +48,12 @@ function checkAuth(ctx: RequestContext, state: EmulatorState): Reply | undefined
   // [v3 http.rs] AuthenticationError::Unauthenticated → 401 `{"error": "the request was not authenticated"}`,
   // for every path, the v2-compatible write included [notes §1.3].
   return v3Error(401, 'the request was not authenticated');
+}
+
+/** v2: the request carries one of the tokens that authenticate but may not write. */
+export function mayOnlyRead(ctx: RequestContext, state: EmulatorState): boolean {
+  const presented = presentedToken(ctx.headers.authorization, state.version);
+  return typeof presented === 'string' && state.readOnlyTokens.includes(presented);
 }
 
 const MALFORMED = Symbol('malformed authorization header');

@@ -65,6 +65,8 @@ export interface InfluxEmulatorOptions {
   token: string;
   /** v2: organizations that exist from the start; default `['my-org']`. */
   orgs?: string[];
+  /** v2: tokens that authenticate but lack write permission (a write answers 403). */
+  readOnlyTokens?: string[];
   /** v3: databases that exist from the start (they count toward the limit of 5). */
   databases?: string[];
   /**

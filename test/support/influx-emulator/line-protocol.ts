@@ -40,10 +40,7 @@ export function splitBodyLines(body: string): BodyLine[] {
 
 /** Index of the newline ending the line at `start` (or the body's length). */
 function endOfLine(body: string, start: number): number {
-  for (const { index, char, quoted } of scanCharacters(body, start)) {
-    if (char === '\n' && !quoted) return index;
-  }
-  return body.length;
+  return scanLine(body, start).end;
 }
 
 function isBlankOrComment(line: string): boolean {
@@ -56,8 +53,7 @@ function timestampOf(line: string): string | undefined {
   const trimmed = line.replace(/^[ \t]+/, '');
   let sections = 1;
   let lastSeparator = -2;
-  for (const { index, char, quoted } of scanCharacters(trimmed)) {
-    if (char !== ' ' || quoted) continue;
+  for (const index of scanLine(trimmed, 0).spaces) {
     const sameRun = index === lastSeparator + 1; // influxd skips runs of spaces between sections
     lastSeparator = index;
     if (!sameRun && ++sections === 3) return trimmed.slice(index + 1).trim() || undefined;
@@ -65,31 +61,35 @@ function timestampOf(line: string): string | undefined {
   return undefined;
 }
 
+const [BACKSLASH, SPACE, EQUALS, COMMA, QUOTE, NEWLINE] = [...'\\ =,"\n'].map((char) => char.charCodeAt(0));
+
 /**
- * Walks line protocol as influxd 1.x's `models.scanLine` does, yielding every character that is
- * not escaped, with whether it lies inside a quoted string field value (where spaces and
- * newlines do not end anything). A quote opens or closes a value only after a field's `=`.
+ * Walks one line as influxd 1.x's `models.scanLine` does, skipping escaped characters and
+ * tracking whether it is inside a quoted string field value (where spaces and newlines do not
+ * end anything; a quote opens or closes a value only after a field's `=`). Returns where the
+ * line ends (its unquoted newline, or the text's end) and its unquoted spaces.
  */
-function* scanCharacters(
-  text: string,
-  start = 0,
-): Generator<{ index: number; char: string; quoted: boolean }> {
+function scanLine(text: string, start: number): { end: number; spaces: number[] } {
+  const spaces: number[] = [];
   let inFields = false;
   let quoted = false;
   let equals = 0;
   let commas = 0;
-  for (let index = start; index < text.length; index++) {
-    const char = text[index];
-    if (char === '\\' && index + 2 < text.length) {
-      index++;
-      continue;
-    }
-    if (char === ' ' && !quoted) inFields = true;
-    if (inFields && !quoted && char === '=') equals++;
-    else if (inFields && !quoted && char === ',') commas++;
-    else if (inFields && char === '"' && equals > commas) quoted = !quoted;
-    yield { index, char, quoted };
+  let index = start;
+  for (; index < text.length; index++) {
+    const char = text.charCodeAt(index);
+    if (char === BACKSLASH && index + 2 < text.length) index++;
+    else if (quoted) {
+      if (char === QUOTE && inFields && equals > commas) quoted = false;
+    } else if (char === NEWLINE) break;
+    else if (char === SPACE) {
+      inFields = true;
+      spaces.push(index);
+    } else if (inFields && char === EQUALS) equals++;
+    else if (inFields && char === COMMA) commas++;
+    else if (inFields && char === QUOTE && equals > commas) quoted = true;
   }
+  return { end: index, spaces };
 }
 
 /** v3 `precision=auto`: < 5e9 seconds, < 5e12 ms, < 5e15 µs, else ns [notes §1.3, from the v3 OpenAPI]. */
@@ -163,17 +163,19 @@ export function lineColumns(text: string): LineColumns {
 /** Where a field value starting at `start` ends: after its closing quote, or at a comma or space. */
 function endOfFieldValue(line: string, start: number): number {
   let index = start;
-  if (line[index] === '"') {
-    for (index++; index < line.length && line[index] !== '"'; index++) if (line[index] === '\\') index++;
+  if (line.charCodeAt(index) === QUOTE) {
+    for (index++; index < line.length && line.charCodeAt(index) !== QUOTE; index++) {
+      if (line.charCodeAt(index) === BACKSLASH) index++;
+    }
     return index + 1;
   }
-  while (index < line.length && line[index] !== ',' && line[index] !== ' ') index++;
+  while (index < line.length && line.charCodeAt(index) !== COMMA && line.charCodeAt(index) !== SPACE) index++;
   return index;
 }
 
 /** The value types of line protocol: `"..."`, `1i`, `1u`, the boolean spellings, else a float. */
 function fieldType(value: string): ColumnType {
-  if (value.startsWith('"')) return 'string';
+  if (value.charCodeAt(0) === QUOTE) return 'string';
   if (/^[-+]?\d+i$/.test(value)) return 'integer';
   if (/^\d+u$/.test(value)) return 'uinteger';
   if (/^(t|T|true|True|TRUE|f|F|false|False|FALSE)$/.test(value)) return 'boolean';
@@ -181,9 +183,11 @@ function fieldType(value: string): ColumnType {
 }
 
 function indexOfUnescaped(text: string, char: string, from: number): number {
+  const wanted = char.charCodeAt(0);
   for (let index = from; index < text.length; index++) {
-    if (text[index] === '\\') index++;
-    else if (text[index] === char) return index;
+    const code = text.charCodeAt(index);
+    if (code === BACKSLASH) index++;
+    else if (code === wanted) return index;
   }
   return text.length;
 }
@@ -200,5 +204,5 @@ function splitUnescaped(text: string, separator: string): string[] {
 
 /** Measurement, tag and field names as influxd stores them: `\ `, `\,` and `\=` unescaped. */
 function unescapeName(name: string): string {
-  return name.replace(/\\([ ,=])/g, '$1');
+  return name.includes('\\') ? name.replace(/\\([ ,=])/g, '$1') : name;
 }

@@ -61,6 +61,8 @@ export interface EmulatorState {
   readonly version: 2 | 3;
   readonly influxd: InfluxdServer;
   token: string;
+  /** v2: tokens that authenticate but may not write. */
+  readonly readOnlyTokens: string[];
   port: number;
   /** Names scratch databases uniquely. */
   scratchCounter: number;
@@ -84,6 +86,7 @@ interface StateOptions {
   influxd: InfluxdServer;
   token: string;
   orgs?: string[];
+  readOnlyTokens?: string[];
   maxRequestBytes?: number;
 }
 
@@ -93,6 +96,7 @@ export function createState(options: StateOptions): EmulatorState {
     version: options.version,
     influxd: options.influxd,
     token: options.token,
+    readOnlyTokens: options.readOnlyTokens ?? [],
     port: 0,
     scratchCounter: 0,
     maxRequestBytes: options.maxRequestBytes ?? Infinity,

@@ -10,6 +10,7 @@ import {
   type RequestContext,
   type Route,
 } from './http.js';
+import { mayOnlyRead } from './auth-and-faults.js';
 import { createDatabaseStatement, droppedPoints, findParseErrors } from './influxd-storage.js';
 import { prepareLines, splitBodyLines } from './line-protocol.js';
 import { newV2Id, type EmulatorState, type V2Bucket, type V2Org } from './state.js';
@@ -143,6 +144,8 @@ async function v2Write(ctx: RequestContext, state: EmulatorState): Promise<Reply
   if ('reply' in found) return found.reply;
   const bucket = findWriteBucket(ctx.query.get('bucket'), found.org as V2Org, state);
   if ('reply' in bucket) return bucket.reply;
+  // [notes §1.2, write_handler.go]: a token without write permission on the bucket.
+  if (mayOnlyRead(ctx, state)) return v2Error(403, 'forbidden', 'insufficient permissions for write');
   const decoded = decodeBody(ctx, V2_GZIP_ENCODINGS, state.maxRequestBytes);
   // [notes §1.2]: 413 `request too large`.
   if ('tooLarge' in decoded)
