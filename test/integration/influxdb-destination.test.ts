@@ -50,6 +50,18 @@ async function databaseCreated(server: InfluxdServer, database: string): Promise
   );
 }
 
+async function databaseNames(server: InfluxdServer): Promise<unknown[]> {
+  return (await server.query('', 'SHOW DATABASES')).map((row) => row.name);
+}
+
+/** The databases an InfluxDB 3 (emulator) lists. */
+async function v3DatabaseList(emulator: InfluxEmulator): Promise<string[]> {
+  const response = await fetch(`${emulator.url}/api/v3/configure/database?format=json`, {
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  return ((await response.json()) as Array<Record<string, string>>).map((row) => row['iox::database']);
+}
+
 async function post(baseUrl: string, envelope: AuditEnvelope): Promise<number> {
   const response = await fetch(`${baseUrl}/api/v1/audit-event`, {
     method: 'POST',
@@ -380,20 +392,41 @@ describe('InfluxDB destination, end to end', function () {
       }
     });
 
-    it('v3: a missing database is never created and is reported with the fix', async () => {
+    it('v3: a missing database is never created, not even by the writes; the events wait and arrive once it exists', async () => {
       const versionCase = await v3Case('audit_v3_present');
+      const emulator = versionCase.emulator!;
+      const absent = 'audit_v3_absent';
+      const influxdb = versionCase.influxdbConfig({
+        v3Config: { database: absent, description: 'd', token: TOKEN, writeTimeout: 5000 },
+      });
       try {
-        const { logs } = await startModule(
-          versionCase.influxdbConfig({
-            v3Config: { database: 'audit_v3_absent', description: 'd', token: TOKEN, writeTimeout: 5000 },
-          }),
-        );
+        // The shutdown flush tries to write whatever it holds: once stop() returns, nothing more happens.
+        const first = await startModule(influxdb, { shutdownTimeoutMs: 1000 });
+        const event = eventNow('navigation.sheet.loaded');
+        expect(await post(first.baseUrl, event)).to.equal(202);
         const line = await eventually(async () =>
-          logs.find((entry) => entry.includes("database 'audit_v3_absent' does not exist")),
+          first.logs.find((entry) => entry.includes(`database '${absent}' does not exist`)),
         );
-        expect(line).to.include('influxdb3 create database audit_v3_absent');
+        expect(line).to.include(`influxdb3 create database ${absent}`);
+        await first.module.stop();
+        running = running.filter((entry) => entry !== first);
+
+        expect(await databaseNames(influxd)).to.not.include(absent);
+        expect(await v3DatabaseList(emulator)).to.not.include(absent);
+        expect(emulator.requests.filter((request) => request.path.includes('write'))).to.deep.equal([]);
+
+        // The operator creates it; the event, kept in the journal, follows.
+        const created = await fetch(`${emulator.url}/api/v3/configure/database`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ db: absent }),
+        });
+        expect(created.status).to.equal(200);
+        const second = await startModule(influxdb, { journal: { directory: first.journalDirectory } });
+        await storedPoint(absent, event.eventId);
+        expect(existsSync(path.join(second.journalDirectory, 'dead-letter'))).to.equal(false);
       } finally {
-        await versionCase.emulator!.stop();
+        await emulator.stop();
       }
     });
   });

@@ -91,6 +91,8 @@ interface InfluxBatchSinkOptions {
   config: InfluxdbConfig;
   logger: Logger;
   now?: () => number;
+  /** False while writing must wait for the startup hooks (see createInfluxdbDestination). */
+  targetReady?: () => boolean;
 }
 
 class InfluxBatchSink implements BatchSink<AuditRecord> {
@@ -108,6 +110,9 @@ class InfluxBatchSink implements BatchSink<AuditRecord> {
    * the items not yet handled go back to the buffer (PartialWriteError when some were).
    */
   async write(batch: BatchItem<AuditRecord>[]): Promise<void> {
+    if (this.options.targetReady?.() === false) {
+      throw new TransientError('the InfluxDB target is not confirmed to exist yet; events wait');
+    }
     const pending = batch.map((item) => this.toPendingPoint(item));
     const handled = new Set<BatchItem<AuditRecord>>();
     const refused: RefusedPoint[] = [];
@@ -246,11 +251,15 @@ export function createInfluxdbDestination(
   deps: InfluxdbDestinationDeps,
 ): InfluxdbDestination {
   warnAboutIdTags(config, deps.logger);
+  let setupDone = false;
   const sink = new InfluxBatchSink({
     writer: deps.writer ?? createInfluxPointWriter(config, deps.logger),
     deadLetter: new DeadLetterFile(deps.deadLetterDirectory, INFLUXDB_DESTINATION_ID),
     config,
     logger: deps.logger,
+    // InfluxDB 3 creates a missing database on the first write to it: writing before the startup
+    // check has seen the database would create the one that is never to be created (SPEC 4.4).
+    targetReady: config.version === 3 ? () => setupDone : undefined,
   });
   const buffer = new HybridBuffer<AuditRecord>({
     id: INFLUXDB_DESTINATION_ID,
@@ -261,7 +270,10 @@ export function createInfluxdbDestination(
   });
   const setup = startInfluxSetup(config, deps.logger);
   // Writes failed while the target was missing or the server down; once it is ready, go now.
-  void setup.ready.then(() => buffer.retryNow());
+  void setup.ready.then(() => {
+    setupDone = true;
+    buffer.retryNow();
+  });
   const destination = bufferedAuditDestination(buffer, INFLUXDB_DESTINATION_ID);
   return {
     ...destination,
