@@ -192,6 +192,20 @@ describe('InfluxDB v2/v3 emulator backed by influxd 1.6.7', function () {
       ]);
     });
 
+    it('creates an org (201), found by name afterwards; a taken name answers 422 conflict', async function () {
+      const created = await postJson(emulator, '/api/v2/orgs', { name: 'newcomer' });
+      expect(created.status).to.equal(201);
+      const { id } = created.json as { id: string };
+      const found = await call(emulator, '/api/v2/orgs?org=newcomer');
+      expect((found.json as { orgs: { id: string }[] }).orgs.map((org) => org.id)).to.deep.equal([id]);
+
+      const taken = await postJson(emulator, '/api/v2/orgs', { name: 'acme' });
+      expect([taken.status, taken.json]).to.deep.equal([
+        422,
+        { code: 'conflict', message: 'organization with name acme already exists' },
+      ]);
+    });
+
     it('creates a bucket whose retention influxd enforces, visible in SHOW RETENTION POLICIES', async function () {
       const name = fresh('retained');
       const created = await postJson(emulator, '/api/v2/buckets', {

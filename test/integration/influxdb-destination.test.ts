@@ -142,6 +142,11 @@ describe('InfluxDB destination, end to end', function () {
     });
   }
 
+  /** The event's points, none when its database does not exist (yet). */
+  async function pointsIfAny(database: string, eventId: string): Promise<Record<string, unknown>[]> {
+    return (await databaseNames(influxd)).includes(database) ? pointsOf(database, eventId) : [];
+  }
+
   async function storedPoint(database: string, eventId: string): Promise<Record<string, unknown>> {
     return eventually(
       async () => (await pointsOf(database, eventId).catch(() => []))[0],
@@ -375,20 +380,45 @@ describe('InfluxDB destination, end to end', function () {
       }
     });
 
-    it('v2: a missing org is reported with the fix, and the module keeps running', async () => {
-      const versionCase = await v2Case('audit_v2_no_org');
+    it('v2: a missing org is reported with the fix, nothing is created meanwhile, and the events arrive once it exists', async () => {
+      const versionCase = await v2Case('audit_v2_late_org');
+      const emulator = versionCase.emulator!;
       try {
-        const { baseUrl, logs } = await startModule(
+        const { baseUrl, logs, journalDirectory } = await startModule(
           versionCase.influxdbConfig({
-            v2Config: { org: 'nobody', bucket: 'x', description: 'd', token: TOKEN },
+            v2Config: {
+              org: 'nobody',
+              bucket: versionCase.database,
+              description: 'd',
+              token: TOKEN,
+              retentionDuration: '30d',
+            },
           }),
+        );
+        const event = eventNow('navigation.sheet.loaded');
+        expect(await post(baseUrl, event)).to.equal(202);
+        await eventually(async () =>
+          emulator.requests.some((request) => request.path === '/api/v2/write' && request.status === 404)
+            ? true
+            : undefined,
         );
         await eventually(async () =>
           logs.some((line) => line.includes("InfluxDB org 'nobody' does not exist")) ? true : undefined,
         );
-        expect(await post(baseUrl, eventNow('navigation.sheet.loaded'))).to.equal(202);
+        expect(await databaseNames(influxd)).to.not.include(versionCase.database);
+
+        const created = await fetch(`${emulator.url}/api/v2/orgs`, {
+          method: 'POST',
+          headers: { authorization: `Token ${TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'nobody' }),
+        });
+        expect(created.status).to.equal(201);
+        await storedPoint(versionCase.database, event.eventId);
+        const policies = await influxd.query(versionCase.database, 'SHOW RETENTION POLICIES');
+        expect(policies.map((row) => row.duration)).to.deep.equal(['720h0m0s']);
+        expect(existsSync(path.join(journalDirectory, 'dead-letter'))).to.equal(false);
       } finally {
-        await versionCase.emulator!.stop();
+        await emulator.stop();
       }
     });
 
@@ -529,13 +559,14 @@ describe('InfluxDB destination, end to end', function () {
           );
           const events = Array.from({ length: 5 }, () => eventNow('navigation.sheet.loaded'));
           for (const envelope of events) expect(await post(baseUrl, envelope)).to.equal(202);
+          // The server refused the token: on v2 a write, on v3 the startup check (v3 writes wait for it).
+          await eventually(async () =>
+            emulator.requests.some((request) => request.status === 401) ? true : undefined,
+          );
+          for (const envelope of events)
+            expect(await pointsIfAny(versionCase.database, envelope.eventId)).to.deep.equal([]);
           await eventually(async () =>
             logs.some((line) => /refused the (credentials|token)/.test(line)) ? true : undefined,
-          );
-          await eventually(async () =>
-            emulator.requests.some((request) => request.path.endsWith('/write') && request.status === 401)
-              ? true
-              : undefined,
           );
           emulator.setToken(TOKEN); // the operator fixes the server side
           for (const envelope of events) await storedPoint(versionCase.database, envelope.eventId);
@@ -548,11 +579,14 @@ describe('InfluxDB destination, end to end', function () {
 
     it('v1: an authentication failure keeps the points until the user exists, without dead-lettering', async () => {
       const secured = await startInfluxd({ authEnabled: true });
+      const proxy = await startFaultProxy(secured.port); // to see influxd's 401s
+      const rowsOf = (eventId: string) =>
+        secured.query('audit_v1_auth', `SELECT * FROM audit_event WHERE "eventId" = '${eventId}'`);
       try {
         await secured.ddl('CREATE DATABASE audit_v1_auth');
         const { baseUrl, logs, journalDirectory } = await startModule({
           host: '127.0.0.1',
-          port: secured.port,
+          port: proxy.port,
           version: 1,
           writeFrequency: 100,
           v1Config: {
@@ -563,18 +597,18 @@ describe('InfluxDB destination, end to end', function () {
         const events = Array.from({ length: 5 }, () => eventNow('navigation.sheet.loaded'));
         for (const envelope of events) expect(await post(baseUrl, envelope)).to.equal(202);
         await eventually(async () =>
+          proxy.requests.some((request) => request.path === '/write' && request.status === 401)
+            ? true
+            : undefined,
+        );
+        for (const envelope of events) expect(await rowsOf(envelope.eventId)).to.deep.equal([]);
+        await eventually(async () =>
           logs.some((line) => line.includes('refused the credentials')) ? true : undefined,
         );
         await secured.ddl("CREATE USER auditor WITH PASSWORD 'secret' WITH ALL PRIVILEGES"); // the fix
         for (const envelope of events) {
           await eventually(
-            async () => {
-              const rows = await secured.query(
-                'audit_v1_auth',
-                `SELECT * FROM audit_event WHERE "eventId" = '${envelope.eventId}'`,
-              );
-              return rows.length === 1 ? true : undefined;
-            },
+            async () => ((await rowsOf(envelope.eventId)).length === 1 ? true : undefined),
             60000,
             `event ${envelope.eventId}`,
           );
@@ -583,6 +617,7 @@ describe('InfluxDB destination, end to end', function () {
       } finally {
         await Promise.all(running.map((entry) => entry.module.stop()));
         running = [];
+        await proxy.stop();
         await secured.stop();
       }
     });
@@ -610,12 +645,15 @@ describe('InfluxDB destination, end to end', function () {
       }
     });
 
-    it('v1: one event larger than the server takes (413) is kept and retried with the fix logged, never dead-lettered', async () => {
+    it('v1: one event larger than the server takes (413) is kept and retried, never dead-lettered, and stored once the limit is raised', async () => {
       const small = await startInfluxd({ maxBodySize: 16384 });
+      const proxy = await startFaultProxy(small.port); // to see influxd's 413s
+      const rowsOf = (eventId: string) =>
+        small.query('audit_v1_413_one', `SELECT * FROM audit_event WHERE "eventId" = '${eventId}'`);
       try {
         const { baseUrl, logs, journalDirectory } = await startModule({
           host: '127.0.0.1',
-          port: small.port,
+          port: proxy.port,
           version: 1,
           writeFrequency: 100,
           v1Config: { dbName: 'audit_v1_413_one' },
@@ -626,13 +664,22 @@ describe('InfluxDB destination, end to end', function () {
           envelope.payload.event!.objectData = 'x'.repeat(20000); // one line over 16 KB
         });
         expect(await post(baseUrl, big)).to.equal(202);
+        const refusals = () =>
+          proxy.requests.filter((request) => request.path === '/write' && request.status === 413).length;
+        await eventually(async () => (refusals() >= 2 ? true : undefined)); // refused, and retried
+        expect(await rowsOf(big.eventId)).to.deep.equal([]);
+        expect(existsSync(path.join(journalDirectory, 'dead-letter'))).to.equal(false);
         await eventually(async () =>
           logs.some((line) => line.includes('a single event is larger than')) ? true : undefined,
         );
+
+        await small.restart({ maxBodySize: 1_000_000 }); // the fix the log names
+        await eventually(async () => ((await rowsOf(big.eventId)).length === 1 ? true : undefined), 60000);
         expect(existsSync(path.join(journalDirectory, 'dead-letter'))).to.equal(false);
       } finally {
-        await Promise.all(running.map((entry) => entry.module.stop())); // gives up on the kept event
+        await Promise.all(running.map((entry) => entry.module.stop()));
         running = [];
+        await proxy.stop();
         await small.stop();
       }
     });

@@ -22,6 +22,7 @@ export const V2_ROUTES: Route[] = [
   { method: 'HEAD', path: '/ping', public: true, handler: v2Ping },
   { method: 'GET', path: '/health', public: true, handler: v2Health },
   { method: 'GET', path: '/api/v2/orgs', handler: v2GetOrgs },
+  { method: 'POST', path: '/api/v2/orgs', handler: v2PostOrg },
   { method: 'GET', path: '/api/v2/buckets', handler: v2GetBuckets },
   { method: 'POST', path: '/api/v2/buckets', handler: v2PostBucket },
   { method: 'POST', path: '/api/v2/write', write: true, handler: v2Write },
@@ -45,6 +46,20 @@ function v2Health(): Reply {
     version: V2_VERSION,
     commit: 'emulator',
   });
+}
+
+/** `POST /api/v2/orgs {name, description?}` → 201 the org; a taken name → 422 `conflict` [notes §1.2]. */
+function v2PostOrg(ctx: RequestContext, state: EmulatorState): Reply {
+  const parsed = parseJsonBody(ctx);
+  if ('error' in parsed) return v2Error(400, 'invalid', `failed to decode request body: ${parsed.error}`);
+  const { name } = parsed.value;
+  // Not verified against 2.x: the text for a missing name (the shape is the standard one).
+  if (typeof name !== 'string' || name === '') return v2Error(400, 'invalid', 'org name is required');
+  if (state.orgs.some((org) => org.name === name))
+    return v2Error(422, 'conflict', `organization with name ${name} already exists`);
+  const org: V2Org = { id: newV2Id(), name, createdAt: new Date().toISOString() };
+  state.orgs.push(org);
+  return json(201, orgJson(org));
 }
 
 function v2GetOrgs(ctx: RequestContext, state: EmulatorState): Reply {
