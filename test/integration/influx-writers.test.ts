@@ -1,16 +1,17 @@
 /**
  * The InfluxDB v1, v2 and v3 writers through their real client packages: v1 against a real
  * influxd 1.x, v2 and v3 against the emulator that stores into that influxd (TESTING.md).
- * What influxd stored is read back and compared value by value. A scripted HTTP(S) server
- * shows what each client puts on the wire and how each answer is classified.
+ * What influxd stored is read back and compared value by value. A recording fault proxy in
+ * front of those servers shows what each client puts on the wire, and how each answer is
+ * classified: the servers' own answers wherever they give them, an answer injected by the
+ * proxy only where the real server never sends it.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import { toLineProtocol } from '../../src/lib/audit-destinations/influxdb/line-protocol.js';
 import {
@@ -27,7 +28,14 @@ import type { AuditRecord } from '../../src/lib/audit-events/types.js';
 import type { InfluxdbConfig } from '../../src/lib/config/schema.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
 import { makeAuditRecord } from '../support/audit-records.js';
-import { startInfluxEmulator, type InfluxEmulator } from '../support/influx-emulator.js';
+import {
+  startFaultProxy,
+  type FaultProxy,
+  type InjectedAnswer,
+  type ProxiedRequest,
+} from '../support/fault-proxy.js';
+import { startInfluxEmulator, type InfluxEmulator } from '../support/influx-emulator/index.js';
+import { typeConflictText } from '../support/influx-type-conflict.js';
 import { quoteIdentifier, startInfluxd, type InfluxdServer, type Row } from '../support/influxd.js';
 import { createLocalhostCertificate } from '../support/tls.js';
 
@@ -117,17 +125,6 @@ async function writeError(writer: InfluxPointWriter, lines: string[]): Promise<I
     return error as InfluxWriteError;
   }
   throw new Error('the write succeeded');
-}
-
-/** How many write requests the emulator received for one write of 2500 points. */
-async function requestsForOneLargeWrite(
-  writer: InfluxPointWriter,
-  config: InfluxdbConfig,
-  emulator: InfluxEmulator,
-): Promise<number> {
-  const before = emulator.stats.writeRequests;
-  await writer.write(linesFor(config, Array.from({ length: 2500 }, () => makeAuditRecord())));
-  return emulator.stats.writeRequests - before;
 }
 
 /** A port nothing listens on. */
@@ -283,20 +280,72 @@ function describeRoundTrip(name: string, getInfluxd: () => InfluxdServer, getTar
       };
       const error = await writeError(writer, linesOf(config, [conflicting]));
       expect(error.kind).to.equal('rejected');
-      expect(error.details.serverMessage).to.include('field type conflict');
+      expect(error.details.serverMessage).to.include(typeConflictText(target.version, 'durationMs'));
     });
   });
+}
+
+/** A token the v2 emulator accepts for reading only: its writes answer 403, as 2.x's do. */
+const READ_ONLY_TOKEN = 'audit-read-only-token';
+/** The request body limit of the servers that answer 413 here. */
+const SMALL_BODY_BYTES = 16384;
+
+/** The destination block of `version` for database/bucket `db` (the other blocks as defaults). */
+function versionBlock(version: Version, db: string): Partial<InfluxdbConfig> {
+  const defaults = influxdbConfig(version, { port: 0 });
+  switch (version) {
+    case 1:
+      return { v1Config: { ...defaults.v1Config!, dbName: db } };
+    case 2:
+      return { v2Config: { ...defaults.v2Config!, bucket: db } };
+    case 3:
+      return { v3Config: { ...defaults.v3Config!, database: db } };
+  }
+}
+
+/** Points of a measurement stored in influxd. */
+async function storedCount(server: InfluxdServer, db: string, measurement: string): Promise<number> {
+  const rows = await server.query(db, `SELECT count("durationMs") AS n FROM ${quoteIdentifier(measurement)}`);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** The error text an answer carried, as each API shapes it: `{"error"}` (1.x) or `{"code","message"}`. */
+function answeredMessage(request: ProxiedRequest | undefined): string {
+  const body = JSON.parse(request?.answerBody ?? '') as { error?: string; message?: string };
+  return body.message ?? body.error ?? '';
+}
+
+/** An error body in the shape of the write endpoint each writer uses (3.x: its v2-compatible one). */
+function errorBody(version: Version, code: string, message: string): object {
+  return version === 1 ? { error: message } : { code, message };
+}
+
+async function createBucket(emulator: InfluxEmulator, name: string): Promise<void> {
+  const response = await fetch(`${emulator.url}/api/v2/buckets`, {
+    method: 'POST',
+    headers: { authorization: `Token ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ orgID: emulator.orgId('my-org'), name }),
+  });
+  expect(response.status).to.equal(201);
 }
 
 describe('InfluxDB writers against real servers', function () {
   this.timeout(120_000);
   let influxd: InfluxdServer;
+  /** auth-enabled: its 401s and 403s are influxd's own. */
+  let secured: InfluxdServer;
+  /** max-body-size 16 KiB: its 413s are influxd's own. */
+  let small: InfluxdServer;
 
   before(async () => {
-    influxd = await startInfluxd();
+    [influxd, secured, small] = await Promise.all([
+      startInfluxd(),
+      startInfluxd({ authEnabled: true }),
+      startInfluxd({ maxBodySize: SMALL_BODY_BYTES }),
+    ]);
   });
   after(async () => {
-    await influxd?.stop();
+    await Promise.all([influxd?.stop(), secured?.stop(), small?.stop()]);
   });
   afterEach(closeOpenWriters);
 
@@ -309,46 +358,22 @@ describe('InfluxDB writers against real servers', function () {
       version: 1,
       db,
       config: (overrides = {}) =>
-        influxdbConfig(
-          1,
-          { port: influxd.port },
-          {
-            v1Config: {
-              dbName: db,
-              retentionPolicy: { name: 'autogen', duration: 'INF' },
-              auth: { enable: false, username: '', password: '' },
-            },
-            ...overrides,
-          },
-        ),
+        influxdbConfig(1, { port: influxd.port }, { ...versionBlock(1, db), ...overrides }),
     });
     describeRoundTrip('v1', () => influxd, target);
 
     describe('v1: errors', () => {
-      const v1Config = (dbName: string, rp = 'autogen') => ({
-        dbName,
-        retentionPolicy: { name: rp, duration: 'INF' },
-        auth: { enable: false, username: '', password: '' },
-      });
       const point = () => linesFor(target().config(), [makeAuditRecord()]);
-      /** The error of one write into database `dbName`, retention policy `rp`. */
-      const writeErrorInto = (dbName: string, rp?: string) =>
-        writeError(
-          writerFor(influxdbConfig(1, { port: influxd.port }, { v1Config: v1Config(dbName, rp) })),
-          point(),
-        );
-
-      it('classifies a missing database as configuration (404)', async () => {
-        const error = await writeErrorInto('no_such_db');
-        expect(error.kind).to.equal('configuration');
-        expect(error.details).to.deep.include({
-          status: 404,
-          serverMessage: 'database not found: "no_such_db"',
-        });
-      });
 
       it("classifies a missing retention policy (500) as transient, with influxd's status and message", async () => {
-        const error = await writeErrorInto(db, 'no_such_rp');
+        const v1Config = {
+          ...target().config().v1Config!,
+          retentionPolicy: { name: 'no_such_rp', duration: 'INF' },
+        };
+        const error = await writeError(
+          writerFor(influxdbConfig(1, { port: influxd.port }, { v1Config })),
+          point(),
+        );
         expect(error.kind).to.equal('transient');
         expect(error.details).to.deep.equal({
           status: 500,
@@ -385,45 +410,6 @@ describe('InfluxDB writers against real servers', function () {
         }
       });
     });
-
-    describe('v1: authentication (influxd with auth-enabled)', () => {
-      let secured: InfluxdServer;
-      before(async () => {
-        secured = await startInfluxd({ authEnabled: true });
-        await secured.ddl(`CREATE DATABASE ${quoteIdentifier(db)}`);
-      });
-      after(async () => {
-        await secured?.stop();
-      });
-
-      const writerWith = (auth: { enable: boolean; username: string; password: string }) =>
-        writerFor(
-          influxdbConfig(
-            1,
-            { port: secured.port },
-            { v1Config: { dbName: db, retentionPolicy: { name: 'autogen', duration: 'INF' }, auth } },
-          ),
-        );
-      const points = () => linesFor(target().config(), [makeAuditRecord()]);
-
-      it('classifies missing and wrong credentials as configuration (401)', async () => {
-        const { username } = secured.credentials!;
-        for (const auth of [
-          { enable: false, username: '', password: '' },
-          { enable: true, username, password: 'wrong' },
-        ]) {
-          const error = await writeError(writerWith(auth), points());
-          expect(error.kind).to.equal('configuration');
-          expect(error.details.status).to.equal(401);
-        }
-      });
-
-      it('writes with the configured username and password', async () => {
-        await writerWith({ enable: true, ...secured.credentials! }).write(points());
-        const rows = await secured.query(db, 'SELECT count(*) FROM "audit_event"');
-        expect(rows[0]['count_eventId']).to.equal(1);
-      });
-    });
   });
 
   describe('v2 (@influxdata/influxdb-client, emulator)', () => {
@@ -431,12 +417,7 @@ describe('InfluxDB writers against real servers', function () {
     let emulator: InfluxEmulator;
     before(async () => {
       emulator = await startInfluxEmulator({ version: 2, influxd, token: TOKEN });
-      const response = await fetch(`${emulator.url}/api/v2/buckets`, {
-        method: 'POST',
-        headers: { authorization: `Token ${TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ orgID: emulator.orgId('my-org'), name: bucket }),
-      });
-      expect(response.status).to.equal(201);
+      await createBucket(emulator, bucket);
     });
     after(async () => {
       await emulator?.stop();
@@ -445,77 +426,9 @@ describe('InfluxDB writers against real servers', function () {
       version: 2,
       db: bucket,
       config: (overrides = {}) =>
-        influxdbConfig(
-          2,
-          { port: emulator.port },
-          {
-            v2Config: {
-              org: 'my-org',
-              bucket,
-              description: 'audit events',
-              token: TOKEN,
-              retentionDuration: '0s',
-            },
-            ...overrides,
-          },
-        ),
+        influxdbConfig(2, { port: emulator.port }, { ...versionBlock(2, bucket), ...overrides }),
     });
     describeRoundTrip('v2', () => influxd, target);
-
-    describe('v2: errors', () => {
-      const v2Config = (changes: { org?: string; bucket?: string; token?: string }) => ({
-        org: 'my-org',
-        bucket,
-        description: 'audit events',
-        token: TOKEN,
-        retentionDuration: '0s',
-        ...changes,
-      });
-      const writerWith = (changes: { org?: string; bucket?: string; token?: string }) =>
-        writerFor(influxdbConfig(2, { port: emulator.port }, { v2Config: v2Config(changes) }));
-      const points = () => linesFor(target().config(), [makeAuditRecord()]);
-
-      it('classifies a wrong token as configuration (401)', async () => {
-        const error = await writeError(writerWith({ token: 'wrong' }), points());
-        expect(error.kind).to.equal('configuration');
-        expect(error.details.status).to.equal(401);
-      });
-
-      it('classifies a missing bucket and a missing org as configuration (404)', async () => {
-        for (const changes of [{ bucket: 'no_such_bucket' }, { org: 'no-such-org' }]) {
-          const error = await writeError(writerWith(changes), points());
-          expect(error.kind, JSON.stringify(changes)).to.equal('configuration');
-          expect(error.details.status).to.equal(404);
-        }
-      });
-
-      it('reads Retry-After as seconds (the client itself reads milliseconds)', async () => {
-        emulator.failNextWrites(1, { status: 503, retryAfterSeconds: 7 });
-        const error = await writeError(writerWith({}), points());
-        expect(error.kind).to.equal('transient');
-        expect(error.details).to.deep.include({ status: 503, retryAfterMs: 7000 });
-        emulator.failNextWrites(1, { status: 429, retryAfterSeconds: 2 });
-        expect((await writeError(writerWith({}), points())).details).to.deep.include({
-          status: 429,
-          retryAfterMs: 2000,
-        });
-      });
-
-      it('classifies a dropped connection and a timeout as transient, and writes again afterwards', async () => {
-        emulator.dropNextWrites(1);
-        expect((await writeError(writerWith({}), points())).kind).to.equal('transient');
-        emulator.timeoutNextWrites(1);
-        const impatient = opened(
-          createV2PointWriter({ url: emulator.url, token: TOKEN, org: 'my-org', bucket, timeoutMs: 300 }),
-        );
-        expect((await writeError(impatient, points())).kind).to.equal('transient');
-        await impatient.write(points());
-      });
-
-      it('sends one request per batch, whatever its size', async () => {
-        expect(await requestsForOneLargeWrite(writerWith({}), target().config(), emulator)).to.equal(1);
-      });
-    });
   });
 
   describe('v3 (@influxdata/influxdb3-client, emulator)', () => {
@@ -527,346 +440,491 @@ describe('InfluxDB writers against real servers', function () {
     after(async () => {
       await emulator?.stop();
     });
-    const v3Config = (changes: { database?: string; token?: string; writeTimeout?: number } = {}) => ({
-      database,
-      description: 'audit events',
-      token: TOKEN,
-      retentionDuration: '0s',
-      writeTimeout: 10000,
-      ...changes,
-    });
     const target = (): Target => ({
       version: 3,
       db: database,
       config: (overrides = {}) =>
-        influxdbConfig(3, { port: emulator.port }, { v3Config: v3Config(), ...overrides }),
+        influxdbConfig(3, { port: emulator.port }, { ...versionBlock(3, database), ...overrides }),
     });
     describeRoundTrip('v3', () => influxd, target);
 
-    describe('v3: errors and what the client sends', () => {
-      const writerWith = (changes: { database?: string; token?: string; writeTimeout?: number }) =>
-        writerFor(influxdbConfig(3, { port: emulator.port }, { v3Config: v3Config(changes) }));
-      const points = () => linesFor(target().config(), [makeAuditRecord()]);
-
-      it('writes the IDs as tags by default, and the eventId field under its own name', async () => {
-        const config = target().config({ measurementName: freshMeasurement() });
-        await writerFor(config).write(linesFor(config, [makeAuditRecord()]));
-        const tagKeys = await influxd.query(
-          database,
-          `SHOW TAG KEYS FROM ${quoteIdentifier(config.measurementName)}`,
-        );
-        expect(tagKeys.map((row) => row.tagKey)).to.include.members([
-          'eventId',
-          'correlationId',
-          'selectionTxnId',
-        ]);
-        const fieldKeys = await influxd.query(
-          database,
-          `SHOW FIELD KEYS FROM ${quoteIdentifier(config.measurementName)}`,
-        );
-        expect(fieldKeys.map((row) => row.fieldKey))
-          .to.include('eventIdField')
-          .and.not.include('eventId');
-      });
-
-      it('classifies a wrong token as configuration (401)', async () => {
-        const error = await writeError(writerWith({ token: 'wrong' }), points());
-        expect(error.kind).to.equal('configuration');
-        expect(error.details).to.deep.include({
-          status: 401,
-          serverMessage: 'the request was not authenticated',
-        });
-      });
-
-      it('classifies the database limit (400 on the v2-compatible endpoint) as configuration, not as refused points', async () => {
-        for (const name of ['extra_a', 'extra_b', 'extra_c', 'extra_d'])
-          await writerWith({ database: name }).write(points());
-        const error = await writeError(writerWith({ database: 'one_too_many' }), points());
-        expect(error.details.status).to.equal(400);
-        expect(error.kind).to.equal('configuration');
-      });
-
-      it('reads Retry-After as seconds', async () => {
-        emulator.failNextWrites(1, { status: 503, retryAfterSeconds: 7 });
-        const error = await writeError(writerWith({}), points());
-        expect(error.kind).to.equal('transient');
-        expect(error.details).to.deep.include({ status: 503, retryAfterMs: 7000 });
-      });
-
-      it('classifies a dropped connection as transient', async () => {
-        emulator.dropNextWrites(1);
-        expect((await writeError(writerWith({}), points())).kind).to.equal('transient');
-      });
-
-      it('honours writeTimeout: an unanswered write is transient once it has passed', async () => {
-        emulator.timeoutNextWrites(1);
-        const error = await writeError(writerWith({ writeTimeout: 300 }), points());
-        expect(error.kind).to.equal('transient');
-        expect(error.message).to.include('timed out');
-      });
-
-      it('never asks for no_sync: every write goes to the all-or-nothing /api/v2/write, one request per batch', async () => {
-        expect(await requestsForOneLargeWrite(writerWith({}), target().config(), emulator)).to.equal(1);
-        expect(emulator.stats.noSyncRequests).to.equal(0);
-        const writes = emulator.requests.filter(
-          (request) => request.method === 'POST' && request.path.includes('write'),
-        );
-        expect(writes.map((request) => request.path)).to.satisfy((paths: string[]) =>
-          paths.every((p) => p === '/api/v2/write'),
-        );
-        expect(writes.every((request) => request.query.no_sync === undefined)).to.equal(true);
-      });
-    });
-  });
-});
-
-interface CapturedRequest {
-  method: string;
-  url: URL;
-  headers: IncomingHttpHeaders;
-  /** The body with any gzip undone. */
-  body: string;
-}
-
-interface ScriptedAnswer {
-  status: number;
-  headers?: Record<string, string>;
-  body?: string;
-}
-
-interface ScriptedServer {
-  port: number;
-  requests: CapturedRequest[];
-  answerWith(answer: ScriptedAnswer): void;
-  close(): Promise<void>;
-}
-
-/** An HTTP(S) server that records every request and answers what the test says. */
-async function startScriptedServer(tls?: { key: Buffer; cert: Buffer }): Promise<ScriptedServer> {
-  const requests: CapturedRequest[] = [];
-  let answer: ScriptedAnswer = { status: 204 };
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks);
-    const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
-    requests.push({
-      method: req.method ?? '',
-      url: new URL(req.url ?? '/', 'http://x'),
-      headers: req.headers,
-      body: body.toString('utf8'),
-    });
-    res.writeHead(answer.status, answer.headers);
-    res.end(answer.body);
-  };
-  const server = tls ? https.createServer(tls, handle) : http.createServer(handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    requests,
-    answerWith: (next) => {
-      answer = next;
-    },
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
-
-describe('InfluxDB writers on the wire (scripted server)', function () {
-  this.timeout(30_000);
-  let server: ScriptedServer;
-  beforeEach(async () => {
-    server = await startScriptedServer();
-  });
-  afterEach(closeOpenWriters);
-  afterEach(() => server.close());
-
-  const records = () =>
-    Array.from({ length: 2500 }, (_, i) => makeAuditRecord({ sheetName: `sheet "${i}", a=b \\ ü` }));
-
-  it('v1: one POST /write?db&rp&precision=n with Basic auth, carrying exactly the lines it is given', async () => {
-    const config = influxdbConfig(
-      1,
-      { port: server.port },
-      {
-        v1Config: {
-          dbName: 'audit db',
-          retentionPolicy: { name: 'one year', duration: '52w' },
-          auth: { enable: true, username: 'writer', password: 'p:w' },
-        },
-      },
-    );
-    const lines = linesFor(config, records());
-    await writerFor(config).write(lines);
-    expect(server.requests).to.have.length(1);
-    const [request] = server.requests;
-    expect(request.method).to.equal('POST');
-    expect(request.url.pathname).to.equal('/write');
-    expect(Object.fromEntries(request.url.searchParams)).to.deep.equal({
-      db: 'audit db',
-      rp: 'one year',
-      precision: 'n',
-    });
-    expect(request.headers.authorization).to.equal(`Basic ${Buffer.from('writer:p:w').toString('base64')}`);
-    expect(request.body).to.equal(lines.join('\n'));
-  });
-
-  it("v1: keeps a \\' exactly (the influx package's own escaping would double the backslash)", async () => {
-    const config = influxdbConfig(1, { port: server.port });
-    const lines = linesFor(config, [makeAuditRecord({ appName: "O\\'Brien", sheetName: "it\\'s" })]);
-    await writerFor(config).write(lines);
-    expect(server.requests[0].body).to.equal(lines.join('\n'));
-    expect(server.requests[0].body).to.include("appName=O\\'Brien").and.include('sheetName="it\\\\\'s"');
-  });
-
-  it('v2: one POST /api/v2/write?org&bucket&precision=ns with the token, for any batch size', async () => {
-    const config = influxdbConfig(2, { port: server.port });
-    const lines = linesFor(config, records());
-    await writerFor(config).write(lines);
-    expect(server.requests).to.have.length(1);
-    const [request] = server.requests;
-    expect(request.url.pathname).to.equal('/api/v2/write');
-    expect(Object.fromEntries(request.url.searchParams)).to.deep.equal({
-      org: 'my-org',
-      bucket: 'audit',
-      precision: 'ns',
-    });
-    expect(request.headers.authorization).to.equal(`Token ${TOKEN}`);
-    expect(request.headers['content-type']).to.equal('text/plain; charset=utf-8');
-    expect(request.body).to.equal(lines.join('\n'));
-  });
-
-  it('v3: one POST /api/v2/write?bucket&precision=ns with the token, never no_sync', async () => {
-    const config = influxdbConfig(3, { port: server.port });
-    const lines = linesFor(config, records());
-    await writerFor(config).write(lines);
-    expect(server.requests).to.have.length(1);
-    const [request] = server.requests;
-    expect(request.url.pathname).to.equal('/api/v2/write');
-    expect(Object.fromEntries(request.url.searchParams)).to.deep.equal({ bucket: 'audit', precision: 'ns' });
-    expect(request.headers.authorization).to.equal(`Token ${TOKEN}`);
-    expect(request.body).to.equal(lines.join('\n'));
-  });
-
-  it('sends nothing for an empty batch (InfluxDB 3 refuses an empty write)', async () => {
-    for (const version of [1, 2, 3] as const)
-      await writerFor(influxdbConfig(version, { port: server.port })).write([]);
-    expect(server.requests).to.have.length(0);
-  });
-
-  for (const version of [1, 2, 3] as const) {
-    describe(`v${version}: classification of answers`, () => {
-      const writeAnswered = async (answer: ScriptedAnswer) => {
-        server.answerWith(answer);
-        const config = influxdbConfig(version, { port: server.port });
-        return writeError(writerFor(config), linesFor(config, [makeAuditRecord()]));
-      };
-      const jsonError = (text: string) => ({
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(version === 2 ? { code: 'invalid', message: text } : { error: text }),
-      });
-
-      it('429 with Retry-After: transient, waiting that many seconds', async () => {
-        const error = await writeAnswered({ status: 429, headers: { 'retry-after': '3' } });
-        expect(error.kind).to.equal('transient');
-        expect(error.details).to.deep.include({ status: 429, retryAfterMs: 3000 });
-      });
-
-      it('413: too-large', async () => {
-        const error = await writeAnswered({ status: 413, body: 'Request Entity Too Large' });
-        expect(error.kind).to.equal('too-large');
-        expect(error.details.status).to.equal(413);
-      });
-
-      it('400 and 422: rejected, with the server message', async () => {
-        for (const status of [400, 422]) {
-          const error = await writeAnswered({ status, ...jsonError('unable to parse: bad line') });
-          expect(error.kind).to.equal('rejected');
-          expect(error.details).to.deep.include({ status, serverMessage: 'unable to parse: bad line' });
-        }
-      });
-
-      it('400 quoting a refused line that holds the text of a request-level refusal: rejected', async () => {
-        const line = 'audit_event,appName=a sheetName="cannot write to soft-deleted database x" 1';
-        const error = await writeAnswered({
-          status: 400,
-          ...jsonError(`write buffer error: unable to parse '${line}': bad timestamp`),
-        });
-        expect(error.kind).to.equal('rejected');
-      });
-
-      it(`400 with the request-level texts of InfluxDB 3: ${version === 3 ? 'configuration' : 'rejected (only v3 sends them)'}`, async () => {
-        for (const text of [
-          "cannot write to soft-deleted database 'audit' - it is marked for deletion",
-          'write buffer error: Adding a new database would exceed limit of 5 databases',
-          'Authorization header was malformed, the request was not in the form of ...',
-          'db name cannot be empty',
-        ]) {
-          const error = await writeAnswered({ status: 400, ...jsonError(text) });
-          expect(error.kind, text).to.equal(version === 3 ? 'configuration' : 'rejected');
-        }
-      });
-
-      it('401, 403 and 404: configuration', async () => {
-        for (const status of [401, 403, 404]) {
-          const error = await writeAnswered({ status, ...jsonError('no') });
-          expect(error.kind).to.equal('configuration');
-          expect(error.details.status).to.equal(status);
-        }
-      });
-
-      it('503 with Retry-After: transient, waiting that many seconds, with the server message', async () => {
-        // v1 too, though the influx package turns every 5xx into an error without status or headers.
-        const busy = jsonError('busy');
-        const error = await writeAnswered({
-          status: 503,
-          headers: { ...busy.headers, 'retry-after': '7' },
-          body: busy.body,
-        });
-        expect(error.kind).to.equal('transient');
-        expect(error.details).to.deep.equal({ status: 503, retryAfterMs: 7000, serverMessage: 'busy' });
-      });
-
-      it('500 without a body: transient, with its status', async () => {
-        const error = await writeAnswered({ status: 500 });
-        expect(error.kind).to.equal('transient');
-        expect(error.details.status).to.equal(500);
-      });
-    });
-  }
-});
-
-describe('InfluxDB writers over https', function () {
-  this.timeout(30_000);
-  let dir: string;
-  let server: ScriptedServer;
-  let previousCa: unknown;
-
-  before(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'influx-writers-tls-'));
-    const { certFile, keyFile } = createLocalhostCertificate(dir, 'server');
-    const cert = readFileSync(certFile);
-    server = await startScriptedServer({ key: readFileSync(keyFile), cert });
-    // All three clients use the global https agent: trusting the test certificate there keeps
-    // certificate verification on.
-    previousCa = https.globalAgent.options.ca;
-    https.globalAgent.options.ca = cert;
-  });
-  after(async () => {
-    https.globalAgent.options.ca = previousCa as typeof https.globalAgent.options.ca;
-    await server?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  afterEach(closeOpenWriters);
-
-  for (const version of [1, 2, 3] as const) {
-    it(`v${version}: protocol https writes over TLS`, async () => {
-      const config = influxdbConfig(version, { port: server.port, protocol: 'https' });
-      const before = server.requests.length;
+    it('v3: writes the IDs as tags by default, and the eventId field under its own name', async () => {
+      const config = target().config({ measurementName: freshMeasurement() });
       await writerFor(config).write(linesFor(config, [makeAuditRecord()]));
-      expect(server.requests.length - before).to.equal(1);
+      const tagKeys = await influxd.query(
+        database,
+        `SHOW TAG KEYS FROM ${quoteIdentifier(config.measurementName)}`,
+      );
+      expect(tagKeys.map((row) => row.tagKey)).to.include.members([
+        'eventId',
+        'correlationId',
+        'selectionTxnId',
+      ]);
+      const fieldKeys = await influxd.query(
+        database,
+        `SHOW FIELD KEYS FROM ${quoteIdentifier(config.measurementName)}`,
+      );
+      expect(fieldKeys.map((row) => row.fieldKey))
+        .to.include('eventIdField')
+        .and.not.include('eventId');
     });
-  }
+  });
+
+  describe('on the wire, through a recording fault proxy', () => {
+    /** Where each version's points land in influxd (the v2 bucket and v3 database of that name). */
+    const WIRE_DB: Record<Version, string> = { 1: 'audit_v1_wire', 2: 'audit_v2_wire', 3: 'audit_v3_wire' };
+    let v2: InfluxEmulator;
+    let v3: InfluxEmulator;
+    /** Per test, in front of influxd (v1) and the emulators (v2, v3), so that each test sees only its own requests. */
+    const proxies = {} as Record<Version, FaultProxy>;
+    /** In front of `secured`. */
+    let securedProxy: FaultProxy;
+
+    before(async () => {
+      await influxd.ddl(`CREATE DATABASE ${quoteIdentifier(WIRE_DB[1])}`);
+      v2 = await startInfluxEmulator({
+        version: 2,
+        influxd,
+        token: TOKEN,
+        readOnlyTokens: [READ_ONLY_TOKEN],
+      });
+      await createBucket(v2, WIRE_DB[2]);
+      v3 = await startInfluxEmulator({ version: 3, influxd, token: TOKEN, databases: [WIRE_DB[3]] });
+    });
+    after(async () => {
+      await Promise.all([v2?.stop(), v3?.stop()]);
+    });
+    beforeEach(async () => {
+      [proxies[1], proxies[2], proxies[3], securedProxy] = await Promise.all(
+        [influxd.port, v2.port, v3.port, secured.port].map((port) => startFaultProxy(port)),
+      );
+    });
+    afterEach(async () => {
+      await closeOpenWriters();
+      await Promise.all([...Object.values(proxies), securedProxy].map((proxy) => proxy.stop()));
+    });
+
+    /** The destination block of `version` through its proxy, into its wire database, a fresh measurement. */
+    const wireConfig = (version: Version, overrides: Partial<InfluxdbConfig> = {}) =>
+      influxdbConfig(
+        version,
+        { port: proxies[version].port },
+        { ...versionBlock(version, WIRE_DB[version]), measurementName: freshMeasurement(), ...overrides },
+      );
+    const stored = (version: Version, config: InfluxdbConfig) =>
+      storedCount(influxd, WIRE_DB[version], config.measurementName);
+    const writes = (proxy: FaultProxy) => proxy.requests.filter((request) => request.method === 'POST');
+    /**
+     * More events than influxdb-client's WriteApi puts in one request (1000), one millisecond
+     * apart (so that none overwrites another), with characters to escape.
+     */
+    const BATCH = 1500;
+    const records = () => {
+      const start = Date.parse('2026-10-14T08:00:00.000Z');
+      return Array.from({ length: BATCH }, (_, i) =>
+        makeAuditRecord({ timestampMs: start + i, sheetName: `sheet "${i}", a=b \\ ü` }),
+      );
+    };
+
+    describe('what each client sends', () => {
+      it('v1: one POST /write?db&rp&precision=n with Basic auth, carrying exactly the lines it is given, all stored', async () => {
+        for (const statement of [
+          'CREATE DATABASE "audit db"',
+          'CREATE RETENTION POLICY "one year" ON "audit db" DURATION 52w REPLICATION 1',
+          `CREATE USER "writer" WITH PASSWORD 'p:w'`,
+          'GRANT WRITE ON "audit db" TO "writer"',
+        ])
+          await secured.ddl(statement);
+        const config = influxdbConfig(
+          1,
+          { port: securedProxy.port },
+          {
+            measurementName: freshMeasurement(),
+            v1Config: {
+              dbName: 'audit db',
+              retentionPolicy: { name: 'one year', duration: '52w' },
+              auth: { enable: true, username: 'writer', password: 'p:w' },
+            },
+          },
+        );
+        const lines = linesFor(config, records());
+        await writerFor(config).write(lines);
+
+        expect(writes(securedProxy)).to.have.length(1);
+        const [request] = writes(securedProxy);
+        expect([request.path, request.status]).to.deep.equal(['/write', 204]);
+        expect(request.query).to.deep.equal({ db: 'audit db', rp: 'one year', precision: 'n' });
+        expect(request.headers.authorization).to.equal(
+          `Basic ${Buffer.from('writer:p:w').toString('base64')}`,
+        );
+        expect(request.body).to.equal(lines.join('\n'));
+        const rows = await secured.query(
+          'audit db',
+          `SELECT count("durationMs") AS n FROM "one year".${quoteIdentifier(config.measurementName)}`,
+        );
+        expect(rows[0].n).to.equal(BATCH);
+      });
+
+      it("v1: keeps a \\' exactly on the wire and in influxd (the influx package's own escaping would double the backslash)", async () => {
+        const config = wireConfig(1);
+        const lines = linesFor(config, [makeAuditRecord({ appName: "O\\'Brien", sheetName: "it\\'s" })]);
+        await writerFor(config).write(lines);
+
+        const [request] = writes(proxies[1]);
+        expect(request.body).to.equal(lines.join('\n'));
+        expect(request.body).to.include("appName=O\\'Brien").and.include('sheetName="it\\\\\'s"');
+        const [row] = await influxd.query(
+          WIRE_DB[1],
+          `SELECT * FROM ${quoteIdentifier(config.measurementName)}`,
+        );
+        expect(row).to.include({ appName: "O\\'Brien", sheetName: "it\\'s" });
+      });
+
+      it('v2: one POST /api/v2/write?org&bucket&precision=ns with the token, for any batch size, all stored', async () => {
+        const config = wireConfig(2);
+        const lines = linesFor(config, records());
+        await writerFor(config).write(lines);
+
+        expect(writes(proxies[2])).to.have.length(1);
+        const [request] = writes(proxies[2]);
+        expect([request.path, request.status]).to.deep.equal(['/api/v2/write', 204]);
+        expect(request.query).to.deep.equal({ org: 'my-org', bucket: WIRE_DB[2], precision: 'ns' });
+        expect(request.headers.authorization).to.equal(`Token ${TOKEN}`);
+        expect(request.headers['content-type']).to.equal('text/plain; charset=utf-8');
+        expect(request.body).to.equal(lines.join('\n'));
+        expect(await stored(2, config)).to.equal(BATCH);
+      });
+
+      it('v3: one POST /api/v2/write?bucket&precision=ns with the token, never no_sync, all stored', async () => {
+        const config = wireConfig(3);
+        const lines = linesFor(config, records());
+        await writerFor(config).write(lines);
+
+        expect(writes(proxies[3])).to.have.length(1);
+        const [request] = writes(proxies[3]);
+        expect([request.path, request.status]).to.deep.equal(['/api/v2/write', 204]);
+        expect(request.query).to.deep.equal({ bucket: WIRE_DB[3], precision: 'ns' });
+        expect(request.headers.authorization).to.equal(`Token ${TOKEN}`);
+        expect(request.body).to.equal(lines.join('\n'));
+        expect(await stored(3, config)).to.equal(BATCH);
+      });
+
+      it('sends nothing for an empty batch (InfluxDB 3 refuses an empty write)', async () => {
+        for (const version of [1, 2, 3] as const) await writerFor(wireConfig(version)).write([]);
+        for (const version of [1, 2, 3] as const)
+          expect(proxies[version].requests, `v${version}`).to.deep.equal([]);
+      });
+    });
+
+    for (const version of [1, 2, 3] as const) {
+      describe(`v${version}: classification of answers`, () => {
+        const proxy = () => proxies[version];
+        const lastAnswer = () => writes(proxy()).at(-1);
+        const writeOne = (config: InfluxdbConfig = wireConfig(version)) =>
+          writeError(writerFor(config), linesFor(config, [makeAuditRecord()]));
+        /** The error of one write that the proxy answers with `answer`. */
+        const injected = (answer: InjectedAnswer) => {
+          proxy().failNextWrites(1, answer);
+          return writeOne();
+        };
+        /** The error of a write that meets `fault`, after which the same write is stored. */
+        const transientThenStored = async (
+          fault: (proxy: FaultProxy) => void,
+          writer?: InfluxPointWriter,
+        ) => {
+          const config = wireConfig(version);
+          const lines = linesFor(config, [makeAuditRecord()]);
+          const using = writer ?? writerFor(config);
+          fault(proxy());
+          const error = await writeError(using, lines);
+          await using.write(lines);
+          expect(await stored(version, config)).to.equal(1);
+          return error;
+        };
+
+        it('429 with Retry-After: transient, waiting that many seconds (injected: no OSS server answers a write with 429)', async () => {
+          const error = await transientThenStored((faulty) =>
+            faulty.failNextWrites(1, {
+              status: 429,
+              retryAfterSeconds: 3,
+              body: errorBody(version, 'too many requests', 'too many requests'),
+            }),
+          );
+          expect(error.kind).to.equal('transient');
+          expect(error.details).to.deep.include({ status: 429, retryAfterMs: 3000 });
+        });
+
+        it("413: too-large (the server's own: a body over its limit)", async () => {
+          const lines = (config: InfluxdbConfig) =>
+            linesFor(
+              config,
+              Array.from({ length: 40 }, () => makeAuditRecord()),
+            );
+          let error: InfluxWriteError;
+          if (version === 1) {
+            await small.ddl(`CREATE DATABASE ${quoteIdentifier(WIRE_DB[1])}`);
+            const config = influxdbConfig(1, { port: small.port }, versionBlock(1, WIRE_DB[1]));
+            expect(lines(config).join('\n').length).to.be.above(SMALL_BODY_BYTES);
+            error = await writeError(writerFor(config), lines(config));
+            expect(await storedCount(small, WIRE_DB[1], config.measurementName)).to.equal(0);
+          } else {
+            const limited = await startInfluxEmulator({
+              version,
+              influxd,
+              token: TOKEN,
+              databases: version === 3 ? [WIRE_DB[3]] : [],
+              maxRequestBytes: SMALL_BODY_BYTES,
+            });
+            try {
+              if (version === 2) await createBucket(limited, WIRE_DB[2]);
+              const config = influxdbConfig(
+                version,
+                { port: limited.port },
+                {
+                  ...versionBlock(version, WIRE_DB[version]),
+                  measurementName: freshMeasurement(),
+                },
+              );
+              error = await writeError(writerFor(config), lines(config));
+              expect(await stored(version, config)).to.equal(0);
+            } finally {
+              await limited.stop();
+            }
+          }
+          expect(error.kind).to.equal('too-large');
+          expect(error.details.status).to.equal(413);
+        });
+
+        it('400 for a line that does not parse: rejected, with the server message', async () => {
+          const config = wireConfig(version);
+          const error = await writeError(writerFor(config), [`${config.measurementName} durationMs= 1`]);
+          expect(error.kind).to.equal('rejected');
+          expect(error.details.status).to.equal(400);
+          expect(error.details.serverMessage).to.equal(answeredMessage(lastAnswer())).and.not.equal('');
+          expect(await stored(version, config)).to.equal(0);
+        });
+
+        it(`422: rejected, with the server message (${version === 2 ? "2.x's answer to a field type conflict" : 'injected: this server answers a write 400, never 422'})`, async () => {
+          let error: InfluxWriteError;
+          if (version === 2) {
+            const config = wireConfig(2);
+            const writer = writerFor(config);
+            await writer.write([`${config.measurementName} durationMs=1.5 1`]);
+            error = await writeError(writer, [`${config.measurementName} durationMs="slow" 2`]);
+          } else {
+            error = await injected({
+              status: 422,
+              body: errorBody(
+                version,
+                'unprocessable entity',
+                'partial write: points beyond retention policy',
+              ),
+            });
+          }
+          expect(error.kind).to.equal('rejected');
+          expect(error.details.status).to.equal(422);
+          expect(error.details.serverMessage).to.equal(answeredMessage(lastAnswer())).and.not.equal('');
+        });
+
+        it('400 quoting a refused line that holds the text of a request-level refusal: rejected', async () => {
+          const config = wireConfig(version);
+          const line = `${config.measurementName},appName=a sheetName="cannot write to soft-deleted database x" notatime`;
+          const error = await writeError(writerFor(config), [line]);
+          expect(error.kind).to.equal('rejected');
+          expect(error.details.status).to.equal(400);
+          expect(error.details.serverMessage).to.include('cannot write to soft-deleted database x');
+        });
+
+        if (version === 3) {
+          it('400 with the request-level texts of InfluxDB 3: configuration, and no database is created', async () => {
+            const full = await startInfluxEmulator({
+              version: 3,
+              influxd,
+              token: TOKEN,
+              databases: ['limit_a', 'limit_b', 'limit_c', 'limit_d', 'limit_e'],
+            });
+            try {
+              const on = (port: number, v3Config: Partial<NonNullable<InfluxdbConfig['v3Config']>>) =>
+                influxdbConfig(3, { port }, { v3Config: { ...versionBlock(3, 'x').v3Config!, ...v3Config } });
+              for (const config of [
+                on(full.port, { database: 'limit_f' }), // the 6th database
+                on(proxies[3].port, { database: WIRE_DB[3], token: `${TOKEN} with spaces` }), // a malformed header
+                on(proxies[3].port, { database: '_audit' }), // an invalid database name
+              ]) {
+                const error = await writeError(writerFor(config), linesFor(config, [makeAuditRecord()]));
+                expect([error.kind, error.details.status], config.v3Config!.database).to.deep.equal([
+                  'configuration',
+                  400,
+                ]);
+              }
+              // Injected: InfluxDB 3 renames a database it deletes, so a write meets this only in a race.
+              const deleted = await injected({
+                status: 400,
+                body: {
+                  code: 'invalid',
+                  message:
+                    "write buffer error: cannot write to soft-deleted database 'audit' - it is marked for deletion",
+                },
+              });
+              expect(deleted.kind).to.equal('configuration');
+              const databases = (await influxd.query('', 'SHOW DATABASES')).map((row) => row.name);
+              expect(databases).to.not.include.members(['limit_f', '_audit']);
+            } finally {
+              await full.stop();
+            }
+          });
+        } else {
+          it('400 with the request-level texts of InfluxDB 3: rejected (injected: only InfluxDB 3 sends them)', async () => {
+            for (const text of [
+              "cannot write to soft-deleted database 'audit' - it is marked for deletion",
+              'write buffer error: catalog update error: Adding a new database would exceed limit of 5 databases',
+              "Authorization header was malformed, the request was not in the form of 'Authorization: <auth-scheme> <token>', supported auth-schemes are Bearer, Token and Basic",
+              'db name cannot be empty',
+            ]) {
+              const error = await injected({ status: 400, body: errorBody(version, 'invalid', text) });
+              expect(error.kind, text).to.equal('rejected');
+            }
+          });
+        }
+
+        it(`401, 403 and 404: configuration (${version === 3 ? '403 and 404 injected: InfluxDB 3 Core tokens may all write, and it creates a missing database' : "the server's own"})`, async () => {
+          const answers: Array<[number, Promise<InfluxWriteError>]> = [];
+          const attempt = (status: number, config: InfluxdbConfig) =>
+            answers.push([status, writeOne(config)]);
+          if (version === 1) {
+            await secured.ddl(`CREATE DATABASE ${quoteIdentifier(WIRE_DB[1])}`);
+            await secured.ddl(`CREATE USER "reader" WITH PASSWORD 'r'`);
+            const securedAs = (auth: { enable: boolean; username: string; password: string }) =>
+              influxdbConfig(
+                1,
+                { port: securedProxy.port },
+                {
+                  v1Config: { ...versionBlock(1, WIRE_DB[1]).v1Config!, auth },
+                },
+              );
+            attempt(401, securedAs({ enable: false, username: '', password: '' }));
+            attempt(401, securedAs({ enable: true, username: 'admin', password: 'wrong' }));
+            attempt(403, securedAs({ enable: true, username: 'reader', password: 'r' })); // no privilege
+            attempt(404, wireConfig(1, versionBlock(1, 'no_such_db')));
+          } else if (version === 2) {
+            const v2Config = (changes: object) => ({
+              v2Config: { ...versionBlock(2, WIRE_DB[2]).v2Config!, ...changes },
+            });
+            attempt(401, wireConfig(2, v2Config({ token: 'wrong' })));
+            attempt(403, wireConfig(2, v2Config({ token: READ_ONLY_TOKEN })));
+            attempt(404, wireConfig(2, v2Config({ bucket: 'no_such_bucket' })));
+            attempt(404, wireConfig(2, v2Config({ org: 'no-such-org' })));
+          } else {
+            attempt(
+              401,
+              wireConfig(3, { v3Config: { ...versionBlock(3, WIRE_DB[3]).v3Config!, token: 'wrong' } }),
+            );
+          }
+          for (const [status, error] of answers) {
+            expect([(await error).kind, (await error).details.status]).to.deep.equal([
+              'configuration',
+              status,
+            ]);
+          }
+          if (version === 3) {
+            for (const status of [403, 404]) {
+              const error = await injected({
+                status,
+                body: errorBody(3, status === 403 ? 'forbidden' : 'not found', 'no'),
+              });
+              expect([error.kind, error.details.status]).to.deep.equal(['configuration', status]);
+            }
+          }
+        });
+
+        it('503 with Retry-After: transient, waiting that many seconds, with the server message (injected)', async () => {
+          const error = await transientThenStored((faulty) =>
+            faulty.failNextWrites(1, {
+              status: 503,
+              retryAfterSeconds: 7,
+              body: errorBody(version, 'unavailable', 'busy'),
+            }),
+          );
+          expect(error.kind).to.equal('transient');
+          expect(error.details).to.deep.equal({ status: 503, retryAfterMs: 7000, serverMessage: 'busy' });
+        });
+
+        it('500 without a body: transient, with its status (injected)', async () => {
+          const error = await transientThenStored((faulty) => faulty.failNextWrites(1, { status: 500 }));
+          expect(error.kind).to.equal('transient');
+          expect(error.details).to.deep.equal({ status: 500 });
+        });
+
+        it('a dropped connection: transient, and the next write goes through (injected)', async () => {
+          const error = await transientThenStored((faulty) => faulty.dropNextWrites(1));
+          expect(error.kind).to.equal('transient');
+          expect(lastAnswer()?.outcome).to.equal('forwarded');
+          expect(proxy().requests.filter((request) => request.outcome === 'dropped')).to.have.length(1);
+        });
+
+        if (version !== 1) {
+          // v1: influxd itself paused does that (v1: errors).
+          it('a stalled answer: transient once the request timeout has passed, and the next write goes through', async () => {
+            const config = wireConfig(version);
+            const impatient =
+              version === 2
+                ? opened(
+                    createV2PointWriter({
+                      url: proxies[2].url,
+                      token: TOKEN,
+                      org: 'my-org',
+                      bucket: WIRE_DB[2],
+                      timeoutMs: 300,
+                    }),
+                  )
+                : writerFor(wireConfig(3, { v3Config: { ...config.v3Config!, writeTimeout: 300 } }));
+            const error = await transientThenStored((faulty) => faulty.stallNextWrites(1), impatient);
+            expect(error.kind).to.equal('transient');
+            if (version === 3) expect(error.message).to.include('timed out');
+          });
+        }
+      });
+    }
+
+    describe('over https (a TLS proxy in front of each server)', () => {
+      let dir: string;
+      let cert: Buffer;
+      let key: Buffer;
+      let previousCa: unknown;
+
+      before(() => {
+        dir = mkdtempSync(path.join(os.tmpdir(), 'influx-writers-tls-'));
+        const { certFile, keyFile } = createLocalhostCertificate(dir, 'server');
+        [cert, key] = [readFileSync(certFile), readFileSync(keyFile)];
+        // All three clients use the global https agent: trusting the test certificate there keeps
+        // certificate verification on.
+        previousCa = https.globalAgent.options.ca;
+        https.globalAgent.options.ca = cert;
+      });
+      after(() => {
+        https.globalAgent.options.ca = previousCa as typeof https.globalAgent.options.ca;
+        rmSync(dir, { recursive: true, force: true });
+      });
+
+      for (const version of [1, 2, 3] as const) {
+        it(`v${version}: protocol https writes over TLS, and the point is stored`, async () => {
+          const server = [undefined, influxd.port, v2.port, v3.port][version]!;
+          const tlsProxy = await startFaultProxy(server, { tls: { key, cert } });
+          try {
+            const config = influxdbConfig(
+              version,
+              { port: tlsProxy.port, protocol: 'https' },
+              { ...versionBlock(version, WIRE_DB[version]), measurementName: freshMeasurement() },
+            );
+            await writerFor(config).write(linesFor(config, [makeAuditRecord()]));
+            expect(writes(tlsProxy).map((request) => request.status)).to.deep.equal([204]);
+            expect(await stored(version, config)).to.equal(1);
+          } finally {
+            await closeOpenWriters();
+            await tlsProxy.stop();
+          }
+        });
+      }
+    });
+  });
 });

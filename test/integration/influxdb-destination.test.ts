@@ -21,10 +21,11 @@ import { createLogger, createSilentLogger } from '../../src/lib/logger.js';
 import { makeAuditRecord } from '../support/audit-records.js';
 import { deliverRecords } from '../support/deliver.js';
 import { freshEnvelope } from '../support/fixtures.js';
-import { startInfluxEmulator, type InfluxEmulator } from '../support/influx-emulator.js';
+import { startInfluxEmulator, type InfluxEmulator } from '../support/influx-emulator/index.js';
 import { eventually, sleep } from '../support/eventually.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.js';
+import { typeConflictText } from '../support/influx-type-conflict.js';
 import { tempDir } from '../support/module-process.js';
 
 const TOKEN = 'audit-token';
@@ -47,6 +48,18 @@ async function databaseCreated(server: InfluxdServer, database: string): Promise
     30000,
     `the database ${database}`,
   );
+}
+
+async function databaseNames(server: InfluxdServer): Promise<unknown[]> {
+  return (await server.query('', 'SHOW DATABASES')).map((row) => row.name);
+}
+
+/** The databases an InfluxDB 3 (emulator) lists. */
+async function v3DatabaseList(emulator: InfluxEmulator): Promise<string[]> {
+  const response = await fetch(`${emulator.url}/api/v3/configure/database?format=json`, {
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  return ((await response.json()) as Array<Record<string, string>>).map((row) => row['iox::database']);
 }
 
 async function post(baseUrl: string, envelope: AuditEnvelope): Promise<number> {
@@ -127,6 +140,11 @@ describe('InfluxDB destination, end to end', function () {
     return influxd.query(database, `SELECT * FROM audit_event WHERE "eventId" = '${eventId}'`, {
       epoch: 'ns',
     });
+  }
+
+  /** The event's points, none when its database does not exist (yet). */
+  async function pointsIfAny(database: string, eventId: string): Promise<Record<string, unknown>[]> {
+    return (await databaseNames(influxd)).includes(database) ? pointsOf(database, eventId) : [];
   }
 
   async function storedPoint(database: string, eventId: string): Promise<Record<string, unknown>> {
@@ -315,7 +333,7 @@ describe('InfluxDB destination, end to end', function () {
           .map((line) => JSON.parse(line));
         expect(deadLetters).to.have.length(1);
         expect(deadLetters[0]).to.include({ destination: 'influxdb', eventId: poison.eventId });
-        expect(deadLetters[0].reason).to.include('field type conflict');
+        expect(deadLetters[0].reason).to.include(typeConflictText(versionCase.version, 'visible'));
         expect(deadLetters[0].payload).to.include(poison.eventId);
       });
     });
@@ -362,37 +380,83 @@ describe('InfluxDB destination, end to end', function () {
       }
     });
 
-    it('v2: a missing org is reported with the fix, and the module keeps running', async () => {
-      const versionCase = await v2Case('audit_v2_no_org');
+    it('v2: a missing org is reported with the fix, nothing is created meanwhile, and the events arrive once it exists', async () => {
+      const versionCase = await v2Case('audit_v2_late_org');
+      const emulator = versionCase.emulator!;
       try {
-        const { baseUrl, logs } = await startModule(
+        const { baseUrl, logs, journalDirectory } = await startModule(
           versionCase.influxdbConfig({
-            v2Config: { org: 'nobody', bucket: 'x', description: 'd', token: TOKEN },
+            v2Config: {
+              org: 'nobody',
+              bucket: versionCase.database,
+              description: 'd',
+              token: TOKEN,
+              retentionDuration: '30d',
+            },
           }),
+        );
+        const event = eventNow('navigation.sheet.loaded');
+        expect(await post(baseUrl, event)).to.equal(202);
+        await eventually(async () =>
+          emulator.requests.some((request) => request.path === '/api/v2/write' && request.status === 404)
+            ? true
+            : undefined,
         );
         await eventually(async () =>
           logs.some((line) => line.includes("InfluxDB org 'nobody' does not exist")) ? true : undefined,
         );
-        expect(await post(baseUrl, eventNow('navigation.sheet.loaded'))).to.equal(202);
+        expect(await databaseNames(influxd)).to.not.include(versionCase.database);
+
+        const created = await fetch(`${emulator.url}/api/v2/orgs`, {
+          method: 'POST',
+          headers: { authorization: `Token ${TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'nobody' }),
+        });
+        expect(created.status).to.equal(201);
+        await storedPoint(versionCase.database, event.eventId);
+        const policies = await influxd.query(versionCase.database, 'SHOW RETENTION POLICIES');
+        expect(policies.map((row) => row.duration)).to.deep.equal(['720h0m0s']);
+        expect(existsSync(path.join(journalDirectory, 'dead-letter'))).to.equal(false);
       } finally {
-        await versionCase.emulator!.stop();
+        await emulator.stop();
       }
     });
 
-    it('v3: a missing database is never created and is reported with the fix', async () => {
+    it('v3: a missing database is never created, not even by the writes; the events wait and arrive once it exists', async () => {
       const versionCase = await v3Case('audit_v3_present');
+      const emulator = versionCase.emulator!;
+      const absent = 'audit_v3_absent';
+      const influxdb = versionCase.influxdbConfig({
+        v3Config: { database: absent, description: 'd', token: TOKEN, writeTimeout: 5000 },
+      });
       try {
-        const { logs } = await startModule(
-          versionCase.influxdbConfig({
-            v3Config: { database: 'audit_v3_absent', description: 'd', token: TOKEN, writeTimeout: 5000 },
-          }),
-        );
+        // The shutdown flush tries to write whatever it holds: once stop() returns, nothing more happens.
+        const first = await startModule(influxdb, { shutdownTimeoutMs: 1000 });
+        const event = eventNow('navigation.sheet.loaded');
+        expect(await post(first.baseUrl, event)).to.equal(202);
         const line = await eventually(async () =>
-          logs.find((entry) => entry.includes("database 'audit_v3_absent' does not exist")),
+          first.logs.find((entry) => entry.includes(`database '${absent}' does not exist`)),
         );
-        expect(line).to.include('influxdb3 create database audit_v3_absent');
+        expect(line).to.include(`influxdb3 create database ${absent}`);
+        await first.module.stop();
+        running = running.filter((entry) => entry !== first);
+
+        expect(await databaseNames(influxd)).to.not.include(absent);
+        expect(await v3DatabaseList(emulator)).to.not.include(absent);
+        expect(emulator.requests.filter((request) => request.path.includes('write'))).to.deep.equal([]);
+
+        // The operator creates it; the event, kept in the journal, follows.
+        const created = await fetch(`${emulator.url}/api/v3/configure/database`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ db: absent }),
+        });
+        expect(created.status).to.equal(200);
+        const second = await startModule(influxdb, { journal: { directory: first.journalDirectory } });
+        await storedPoint(absent, event.eventId);
+        expect(existsSync(path.join(second.journalDirectory, 'dead-letter'))).to.equal(false);
       } finally {
-        await versionCase.emulator!.stop();
+        await emulator.stop();
       }
     });
   });
@@ -495,13 +559,14 @@ describe('InfluxDB destination, end to end', function () {
           );
           const events = Array.from({ length: 5 }, () => eventNow('navigation.sheet.loaded'));
           for (const envelope of events) expect(await post(baseUrl, envelope)).to.equal(202);
+          // The server refused the token: on v2 a write, on v3 the startup check (v3 writes wait for it).
+          await eventually(async () =>
+            emulator.requests.some((request) => request.status === 401) ? true : undefined,
+          );
+          for (const envelope of events)
+            expect(await pointsIfAny(versionCase.database, envelope.eventId)).to.deep.equal([]);
           await eventually(async () =>
             logs.some((line) => /refused the (credentials|token)/.test(line)) ? true : undefined,
-          );
-          await eventually(async () =>
-            emulator.requests.some((request) => request.path.endsWith('/write') && request.status === 401)
-              ? true
-              : undefined,
           );
           emulator.setToken(TOKEN); // the operator fixes the server side
           for (const envelope of events) await storedPoint(versionCase.database, envelope.eventId);
@@ -514,11 +579,14 @@ describe('InfluxDB destination, end to end', function () {
 
     it('v1: an authentication failure keeps the points until the user exists, without dead-lettering', async () => {
       const secured = await startInfluxd({ authEnabled: true });
+      const proxy = await startFaultProxy(secured.port); // to see influxd's 401s
+      const rowsOf = (eventId: string) =>
+        secured.query('audit_v1_auth', `SELECT * FROM audit_event WHERE "eventId" = '${eventId}'`);
       try {
         await secured.ddl('CREATE DATABASE audit_v1_auth');
         const { baseUrl, logs, journalDirectory } = await startModule({
           host: '127.0.0.1',
-          port: secured.port,
+          port: proxy.port,
           version: 1,
           writeFrequency: 100,
           v1Config: {
@@ -529,18 +597,18 @@ describe('InfluxDB destination, end to end', function () {
         const events = Array.from({ length: 5 }, () => eventNow('navigation.sheet.loaded'));
         for (const envelope of events) expect(await post(baseUrl, envelope)).to.equal(202);
         await eventually(async () =>
+          proxy.requests.some((request) => request.path === '/write' && request.status === 401)
+            ? true
+            : undefined,
+        );
+        for (const envelope of events) expect(await rowsOf(envelope.eventId)).to.deep.equal([]);
+        await eventually(async () =>
           logs.some((line) => line.includes('refused the credentials')) ? true : undefined,
         );
         await secured.ddl("CREATE USER auditor WITH PASSWORD 'secret' WITH ALL PRIVILEGES"); // the fix
         for (const envelope of events) {
           await eventually(
-            async () => {
-              const rows = await secured.query(
-                'audit_v1_auth',
-                `SELECT * FROM audit_event WHERE "eventId" = '${envelope.eventId}'`,
-              );
-              return rows.length === 1 ? true : undefined;
-            },
+            async () => ((await rowsOf(envelope.eventId)).length === 1 ? true : undefined),
             60000,
             `event ${envelope.eventId}`,
           );
@@ -549,6 +617,7 @@ describe('InfluxDB destination, end to end', function () {
       } finally {
         await Promise.all(running.map((entry) => entry.module.stop()));
         running = [];
+        await proxy.stop();
         await secured.stop();
       }
     });
@@ -576,12 +645,15 @@ describe('InfluxDB destination, end to end', function () {
       }
     });
 
-    it('v1: one event larger than the server takes (413) is kept and retried with the fix logged, never dead-lettered', async () => {
+    it('v1: one event larger than the server takes (413) is kept and retried, never dead-lettered, and stored once the limit is raised', async () => {
       const small = await startInfluxd({ maxBodySize: 16384 });
+      const proxy = await startFaultProxy(small.port); // to see influxd's 413s
+      const rowsOf = (eventId: string) =>
+        small.query('audit_v1_413_one', `SELECT * FROM audit_event WHERE "eventId" = '${eventId}'`);
       try {
         const { baseUrl, logs, journalDirectory } = await startModule({
           host: '127.0.0.1',
-          port: small.port,
+          port: proxy.port,
           version: 1,
           writeFrequency: 100,
           v1Config: { dbName: 'audit_v1_413_one' },
@@ -592,13 +664,22 @@ describe('InfluxDB destination, end to end', function () {
           envelope.payload.event!.objectData = 'x'.repeat(20000); // one line over 16 KB
         });
         expect(await post(baseUrl, big)).to.equal(202);
+        const refusals = () =>
+          proxy.requests.filter((request) => request.path === '/write' && request.status === 413).length;
+        await eventually(async () => (refusals() >= 2 ? true : undefined)); // refused, and retried
+        expect(await rowsOf(big.eventId)).to.deep.equal([]);
+        expect(existsSync(path.join(journalDirectory, 'dead-letter'))).to.equal(false);
         await eventually(async () =>
           logs.some((line) => line.includes('a single event is larger than')) ? true : undefined,
         );
+
+        await small.restart({ maxBodySize: 1_000_000 }); // the fix the log names
+        await eventually(async () => ((await rowsOf(big.eventId)).length === 1 ? true : undefined), 60000);
         expect(existsSync(path.join(journalDirectory, 'dead-letter'))).to.equal(false);
       } finally {
-        await Promise.all(running.map((entry) => entry.module.stop())); // gives up on the kept event
+        await Promise.all(running.map((entry) => entry.module.stop()));
         running = [];
+        await proxy.stop();
         await small.stop();
       }
     });
@@ -665,7 +746,7 @@ describe('InfluxDB destination, end to end', function () {
 
     /** Every healthy event stored once, the poison only in the dead-letter file, once. */
     async function expectPoisonIsolated(
-      database: string,
+      { version, database }: VersionCase,
       { poisonEventId, deadLetterFile }: { poisonEventId: string; deadLetterFile: string },
     ): Promise<void> {
       // Distinct timestamps: a healthy event written twice overwrites itself, so 999 means each once.
@@ -678,7 +759,7 @@ describe('InfluxDB destination, end to end', function () {
         .map((line) => JSON.parse(line));
       expect(deadLetters).to.have.length(1);
       expect(deadLetters[0]).to.include({ destination: 'influxdb', eventId: poisonEventId });
-      expect(deadLetters[0].reason).to.include('field type conflict');
+      expect(deadLetters[0].reason).to.include(typeConflictText(version, 'visible'));
       expect(deadLetters[0].payload).to.include(poisonEventId);
     }
 
@@ -692,7 +773,7 @@ describe('InfluxDB destination, end to end', function () {
       expect(
         outcome.attempts.every((attempt) => attempt.kind === undefined || attempt.kind === 'rejected'),
       ).to.equal(true);
-      await expectPoisonIsolated(versionCase.database, outcome);
+      await expectPoisonIsolated(versionCase, outcome);
     });
 
     it('v2: a transient fault right after the first refusal: the batch is retried, nothing stored twice or lost', async () => {
@@ -714,7 +795,7 @@ describe('InfluxDB destination, end to end', function () {
           { size: 500 },
         ]);
         expect(refusedSizes(outcome.attempts)).to.deep.equal([1000, 500, 250, 100, 10, 1]);
-        await expectPoisonIsolated(versionCase.database, outcome);
+        await expectPoisonIsolated(versionCase, outcome);
       } finally {
         await emulator.stop();
       }
@@ -737,7 +818,7 @@ describe('InfluxDB destination, end to end', function () {
         expect(outcome.attempts[transient]).to.deep.equal({ size: 1, kind: 'transient' });
         expect(outcome.attempts[transient + 1]).to.deep.equal({ size: 1 });
         expect(refusedSizes(outcome.attempts)).to.deep.equal([1000, 500, 250, 100, 10, 1]);
-        await expectPoisonIsolated(versionCase.database, outcome);
+        await expectPoisonIsolated(versionCase, outcome);
       } finally {
         await emulator.stop();
       }

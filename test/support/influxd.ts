@@ -74,6 +74,9 @@ export interface WriteOutcome {
   error?: string;
 }
 
+/** What a restart may change in the config. */
+export type RestartChanges = Pick<InfluxdOptions, 'maxBodySize' | 'maxValuesPerTag' | 'maxSeriesPerDatabase'>;
+
 export interface Credentials {
   username: string;
   password: string;
@@ -114,8 +117,11 @@ export interface InfluxdServer {
   resume(): void;
   /** Kills the process by PID, waits for it to exit and removes `dataDir`. */
   stop(): Promise<void>;
-  /** Stops and starts again on the same port and data dir: data survives, clients reconnect. */
-  restart(): Promise<void>;
+  /**
+   * Stops and starts again on the same port and data dir: data survives, clients reconnect.
+   * `changes` (e.g. a larger `maxBodySize`) apply from this start on.
+   */
+  restart(changes?: RestartChanges): Promise<void>;
   /** Stops the process but keeps its data: the server is down until `restart()`. */
   halt(): Promise<void>;
 }
@@ -135,9 +141,8 @@ export async function startInfluxd(options: InfluxdOptions = {}): Promise<Influx
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'influxd-test-'));
   liveDataDirs.add(dataDir);
   const [port, rpcPort] = await findFreePorts(2);
-  const configFile = path.join(dataDir, 'influxdb.conf');
-  writeFileSync(configFile, renderConfig({ dataDir, port, rpcPort, options }));
-  const server = new ManagedInfluxd(dataDir, configFile, port, options);
+  for (const dir of ['meta', 'data', 'wal']) mkdirSync(path.join(dataDir, dir));
+  const server = new ManagedInfluxd(dataDir, port, rpcPort, options);
   try {
     await server.launch();
     if (options.authEnabled) await server.createAdminUser();
@@ -162,13 +167,16 @@ class ManagedInfluxd implements InfluxdServer {
   #child?: ChildProcess;
   #stderrTail: string[] = [];
 
+  private readonly configFile: string;
+
   constructor(
     readonly dataDir: string,
-    private readonly configFile: string,
     readonly port: number,
-    private readonly options: InfluxdOptions,
+    private readonly rpcPort: number,
+    private options: InfluxdOptions,
   ) {
     this.url = `http://127.0.0.1:${port}`;
+    this.configFile = path.join(dataDir, 'influxdb.conf');
     if (options.authEnabled) this.credentials = ADMIN;
   }
 
@@ -178,6 +186,8 @@ class ManagedInfluxd implements InfluxdServer {
   }
 
   async launch(): Promise<void> {
+    const { dataDir, port, rpcPort, options } = this;
+    writeFileSync(this.configFile, renderConfig({ dataDir, port, rpcPort, options }));
     this.#stderrTail = [];
     const child = spawn(this.options.binary ?? INFLUXD_BINARY, ['-config', this.configFile], {
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -260,8 +270,9 @@ class ManagedInfluxd implements InfluxdServer {
     liveDataDirs.delete(this.dataDir);
   }
 
-  async restart(): Promise<void> {
+  async restart(changes: RestartChanges = {}): Promise<void> {
     await this.#terminate();
+    this.options = { ...this.options, ...changes };
     await this.launch();
   }
 
@@ -318,9 +329,7 @@ function renderConfig({
   rpcPort: number;
   options: InfluxdOptions;
 }): string {
-  const dirs = ['meta', 'data', 'wal'].map((name) => path.join(dataDir, name));
-  for (const dir of dirs) mkdirSync(dir);
-  const [metaDir, dataPath, walDir] = dirs;
+  const [metaDir, dataPath, walDir] = ['meta', 'data', 'wal'].map((name) => path.join(dataDir, name));
   const optional = (key: string, value: number | undefined) =>
     value === undefined ? '' : `  ${key} = ${value}\n`;
   // Debian's build spells the switch `reporting-enabled`; upstream's is `reporting-disabled`.

@@ -52,9 +52,11 @@ export class InfluxSink implements Sink {
   /** Lines converted ahead by prepare(); gone with their items. */
   private readonly prepared = new WeakMap<BatchItem<AuditRecord>, string>();
 
+  /** @param targetReady false while writing must wait for the startup hooks (see createInfluxdbDestination). */
   constructor(
     private readonly writer: InfluxPointWriter,
     private readonly config: InfluxdbConfig,
+    private readonly targetReady: () => boolean = () => true,
   ) {
     this.mapping = influxMappingOptions(config);
     this.lineProtocol = { maxStringFieldBytes: config.maxStringFieldBytes };
@@ -72,6 +74,9 @@ export class InfluxSink implements Sink {
   }
 
   async write(batch: readonly BatchItem<AuditRecord>[]): Promise<WriteResult> {
+    if (!this.targetReady()) {
+      throw new TransientError('the InfluxDB target is not confirmed to exist yet; events wait in the journal');
+    }
     const pending: PendingPoint[] = [];
     const rejected: Rejection[] = [];
     for (const item of batch) {
@@ -156,8 +161,16 @@ function warnAboutIdTags(config: InfluxdbConfig, logger: Logger): void {
 
 export function createInfluxdbDestination(config: InfluxdbConfig, deps: InfluxdbDestinationDeps): AuditDestination {
   warnAboutIdTags(config, deps.logger);
-  const sink = new InfluxSink(deps.writer ?? createInfluxPointWriter(config, deps.logger), config);
+  let setupDone = false;
+  // InfluxDB 3 creates a missing database on the first write to it: writing before the startup
+  // check has seen the database would create the one that is never to be created.
+  const sink = new InfluxSink(
+    deps.writer ?? createInfluxPointWriter(config, deps.logger),
+    config,
+    config.version === 3 ? () => setupDone : undefined,
+  );
   const setup = startInfluxSetup(config, deps.logger);
+  void setup.ready.then(() => (setupDone = true));
   return {
     id: 'influxdb',
     sink,
