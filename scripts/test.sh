@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole suite, as `npm test` runs it: types, lint, then every mocha test with coverage.
-# Tests run against real components only (TESTING.md); what they need is installed here or
+# Tests run against real components only (docs/testing.md); what they need is installed here or
 # named with the exact command to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -724,6 +724,7 @@ describe('audit events API (over TCP)', function () {
         lastError: null,
         lastSuccessAt: '2026-10-14T08:15:20.000Z',
         healthy: true,
+        retryDelayMs: null,
       };
       let healthy = true;
       const withHealth = await startApi({

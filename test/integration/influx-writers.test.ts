@@ -1,6 +1,6 @@
 /**
  * The InfluxDB v1, v2 and v3 writers through their real client packages: v1 against a real
- * influxd 1.x, v2 and v3 against the emulator that stores into that influxd (TESTING.md).
+ * influxd 1.x, v2 and v3 against the emulator that stores into that influxd (docs/testing.md).
  * What influxd stored is read back and compared value by value. A recording fault proxy in
  * front of those servers shows what each client puts on the wire, and how each answer is
  * classified: the servers' own answers wherever they give them, an answer injected by the

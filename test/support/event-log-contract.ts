@@ -1,5 +1,5 @@
 /**
- * The EventLog contract every log implementation keeps (ARCHITECTURE.md): one cursor per
+ * The EventLog contract every log implementation keeps (docs/architecture.md): one cursor per
  * destination over the same entries in order, waiting readers woken by appends and by close,
  * checkpoints at the highest contiguous ack. Run once per implementation.
  */

@@ -1,7 +1,7 @@
 /**
  * Starts a private InfluxDB 1.x server (`/usr/bin/influxd`, Debian's 1.6.7) for tests: its own
  * generated config, free ports on 127.0.0.1, data/meta/wal in a temp dir. Never the system
- * service, never port 8086 (TESTING.md, "Real components").
+ * service, never port 8086 (docs/testing.md, "Real components").
  *
  * Every started process is tracked and killed when the test process exits, even after a failed
  * test; only a SIGKILL of the test process itself can leave one behind.

@@ -39,6 +39,8 @@ export interface DeliveryCounters {
   lastError: string | null;
   lastSuccessAt: string | null;
   failuresInARow: number;
+  /** The wait before the pending retry, as computed (back-off, Retry-After); null when none is pending. */
+  retryDelayMs: number | null;
 }
 
 export interface BatchDeliveryOptions {
@@ -72,6 +74,7 @@ export class BatchDelivery {
     lastError: null,
     lastSuccessAt: null,
     failuresInARow: 0,
+    retryDelayMs: null,
   };
   private wake = new AbortController();
   private stopped = false;
@@ -196,7 +199,9 @@ export class BatchDelivery {
     counters.lastError = errorMessage(failure);
     const delayMs = retryDelayMs(counters.failuresInARow, this.options.retry, failure);
     this.logFailure(failure, itemCount, delayMs);
+    counters.retryDelayMs = delayMs;
     await waitUnlessAborted(delayMs, this.wake.signal);
+    counters.retryDelayMs = null;
   }
 
   private logFailure(failure: unknown, itemCount: number, delayMs: number): void {

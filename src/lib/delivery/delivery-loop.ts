@@ -29,6 +29,8 @@ export interface DeliveryStatus {
   lastSuccessAt: string | null;
   /** False while the last write attempt failed and its batch waits for a retry. */
   healthy: boolean;
+  /** The wait before the pending retry, as computed (back-off, a server's Retry-After); null when none. */
+  retryDelayMs: number | null;
 }
 
 export interface DeliveryLoopOptions {
@@ -130,6 +132,7 @@ export class DeliveryLoop {
       lastError: counters.lastError,
       lastSuccessAt: counters.lastSuccessAt,
       healthy: counters.failuresInARow === 0,
+      retryDelayMs: counters.retryDelayMs,
     };
   }
 

@@ -1,5 +1,5 @@
 /**
- * InfluxDB v2 and v3 HTTP API emulator for tests (TESTING.md, "The InfluxDB v2/v3 emulator").
+ * InfluxDB v2 and v3 HTTP API emulator for tests (docs/testing.md, "The InfluxDB v2/v3 emulator").
  * No 2.x/3.x server can be installed here, so this serves the subset of their HTTP APIs that
  * clients call, over a real TCP socket, and stores every line in a real influxd 1.x
  * (test/support/influxd.ts): each line is parsed and stored by a real InfluxDB engine and can be
@@ -8,9 +8,9 @@
  * It is strict, not friendly: wrong tokens, unknown orgs/buckets, bad precisions, bad lines,
  * duplicate buckets/databases and the 5-database limit of InfluxDB 3 Core answer with the
  * status codes and bodies of the real servers. Sources of the shapes, cited below as [notes]:
- * ../shared/reference/influxdb-parquet-buffering-notes.md §1.2 (v2, read from influxdb v2.7.12
- * `http/write_handler.go`, `tenant/*`, `kit/transport/http/error_handler.go`) and §1.3 (v3, read
- * from influxdb3 `influxdb3_server/src/http.rs`); [v2 bucket handler] = influxdb v2
+ * InfluxData's server source, v2 read from influxdb v2.7.12 (`http/write_handler.go`, `tenant/*`,
+ * `kit/transport/http/error_handler.go`) and v3 from influxdb3 (`influxdb3_server/src/http.rs`);
+ * [v2 bucket handler] = influxdb v2
  * `tenant/http_server_bucket.go`; [v3 http.rs] = influxdb3 `influxdb3_server/src/http.rs`
  * (error enums and `IntoResponse` impls).
  *
