@@ -6,6 +6,7 @@
  */
 import { InfluxDB as InfluxV2 } from '@influxdata/influxdb-client';
 import { InfluxDB as InfluxV1 } from 'influx';
+import { Duration, type DurationLikeObject } from 'luxon';
 import type { InfluxdbConfig } from '../../config/schema.js';
 import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -20,24 +21,26 @@ class InfluxSetupProblem extends Error {
 const RETRY_INITIAL_MS = 2000;
 const RETRY_MAX_MS = 60000;
 
-const DURATION_UNITS_SECONDS: Record<string, number> = {
-  ns: 1e-9,
-  us: 1e-6,
-  ms: 1e-3,
-  s: 1,
-  m: 60,
-  h: 3600,
-  d: 86400,
-  w: 604800,
+/** InfluxDB's duration units, as luxon names them (ns and us in milliseconds). */
+const DURATION_UNITS: Record<string, [keyof DurationLikeObject, number]> = {
+  ns: ['milliseconds', 1e-6],
+  us: ['milliseconds', 1e-3],
+  ms: ['milliseconds', 1],
+  s: ['seconds', 1],
+  m: ['minutes', 1],
+  h: ['hours', 1],
+  d: ['days', 1],
+  w: ['weeks', 1],
 };
 
-/** Seconds in an InfluxDB duration literal such as `30d` or `1w2d` (the schema checked its form). */
+/** Whole seconds in an InfluxDB duration literal such as `30d` or `1w2d` (the schema checked its form). */
 export function durationSeconds(duration: string): number {
-  let seconds = 0;
+  let total = Duration.fromMillis(0);
   for (const [, amount, unit] of duration.matchAll(/(\d+)(ns|us|ms|s|m|h|d|w)/g)) {
-    seconds += Number(amount) * DURATION_UNITS_SECONDS[unit];
+    const [luxonUnit, factor] = DURATION_UNITS[unit];
+    total = total.plus({ [luxonUnit]: Number(amount) * factor });
   }
-  return Math.floor(seconds);
+  return Math.floor(total.as('seconds'));
 }
 
 async function ensureV1Target(
