@@ -14,5 +14,7 @@ npx --no-install tsc --noEmit -p .
 echo "== lint"
 npx --no-install eslint src test bench
 echo "== tests"
-if [[ $# -eq 0 ]]; then set -- 'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'; fi
+if [[ $# -eq 0 ]]; then
+  set -- 'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts' 'test/property/**/*.test.ts'
+fi
 npx --no-install c8 mocha "$@"
