@@ -58,7 +58,7 @@ export interface RenderedRequest {
 const CONTEXT = ['payload', 'context'];
 const EVENT = ['payload', 'event'];
 
-const set = (path: string[], value: JsonDraft): Mutation => ({ op: 'set', path, value });
+export const set = (path: string[], value: JsonDraft): Mutation => ({ op: 'set', path, value });
 
 /** A fixture as a draft: numbers keep their spelling, the eventId becomes a fresh one. */
 function fixtureDraft(type: string): Record<string, JsonDraft> {
@@ -99,6 +99,18 @@ export function renderWireCase(wireCase: AuditWireCase, eventId: string): Render
     contentType: wireCase.contentType,
     headers,
     body: renderBody(draft, wireCase.style, wireCase.tweak, eventId),
+  };
+}
+
+/** A case posted plainly (compact JSON, application/json): for hand-written examples. */
+export function plainWireCase(fixture: string, mutations: Mutation[]): AuditWireCase {
+  return {
+    fixture,
+    mutations,
+    style: { escape: 'plain', whitespace: 'compact' },
+    tweak: { kind: 'none' },
+    contentType: 'application/json',
+    versionHeader: undefined,
   };
 }
 
