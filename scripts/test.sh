@@ -15,5 +15,7 @@ npx --no-install tsc --noEmit -p .
 echo "== lint (and the import rules of src/, .dependency-cruiser.cjs)"
 npm run --silent lint
 echo "== tests"
-if [[ $# -eq 0 ]]; then set -- 'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'; fi
+if [[ $# -eq 0 ]]; then
+  set -- 'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts' 'test/property/**/*.test.ts'
+fi
 npx --no-install c8 mocha "$@"

@@ -217,7 +217,11 @@ function useStrictJsonBodyParser(app: FastifyInstance): void {
     try {
       done(null, parseJsonBody(body as Buffer));
     } catch (error) {
-      done(error instanceof InvalidJsonBodyError ? badRequest(error.message) : (error as Error));
+      done(
+        error instanceof InvalidJsonBodyError
+          ? badRequest(error.message, [{ instancePath: error.instancePath, message: error.message }])
+          : (error as Error),
+      );
     }
   });
 }

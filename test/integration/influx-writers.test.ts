@@ -401,6 +401,16 @@ describe('InfluxDB writers against real servers', function () {
         await writer.write(point());
       });
 
+      it('classifies a refused line holding a control character as rejected, with the server message', async () => {
+        // influxd quotes the refused line in its X-Influxdb-Error header; with a control character in
+        // it node's strict parser dropped the whole answer, and the point was retried forever.
+        const line = 'audit_event,user=a\u0001b\u001bc\u007fd eventId="e1" -99999999999999999999';
+        const error = await writeError(writerFor(target().config()), [line]);
+        expect(error.kind).to.equal('rejected');
+        expect(error.details.status).to.equal(400);
+        expect(error.details.serverMessage).to.include('value out of range');
+      });
+
       it('classifies a refused connection as transient, every time (the host is never taken out of the pool)', async () => {
         const writer = writerFor(influxdbConfig(1, { port: await closedPort() }));
         for (let attempt = 0; attempt < 2; attempt++) {

@@ -117,3 +117,32 @@ export async function runDuckDbQuery(sql: string, searchPath: string): Promise<R
     return reader.getRowObjects() as Record<string, unknown>[];
   });
 }
+
+/**
+ * Rows of a file, a glob or a list of files matching `where`, with the `textColumns` read as
+ * their exact UTF-8 bytes. DuckDB's node
+ * binding and hyparquet both decode text with a default TextDecoder, which drops a leading
+ * U+FEFF from every value they return; the file and DuckDB's SQL keep it (`hex()` shows it).
+ */
+export async function readParquetRowsExactText(
+  files: string | readonly string[],
+  textColumns: readonly string[],
+  where = 'true',
+): Promise<Record<string, unknown>[]> {
+  const source = typeof files === 'string' ? sqlString(files) : `[${files.map(sqlString).join(', ')}]`;
+  const quoted = (column: string) => `"${column.replaceAll('"', '""')}"`;
+  const replaced = textColumns.map((column) => `hex(${quoted(column)}) AS ${quoted(column)}`).join(', ');
+  return withConnection(async (connection) => {
+    const reader = await connection.runAndReadAll(
+      `SELECT * REPLACE (${replaced}) FROM read_parquet(${source}) WHERE ${where}`,
+    );
+    return (reader.getRowObjects() as Record<string, unknown>[]).map((row) => {
+      const exact = { ...row };
+      for (const column of textColumns) {
+        const hex = row[column];
+        exact[column] = typeof hex === 'string' ? Buffer.from(hex, 'hex').toString('utf8') : hex;
+      }
+      return exact;
+    });
+  });
+}

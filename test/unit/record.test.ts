@@ -79,6 +79,10 @@ describe('parseUserIdentity', () => {
     ['CORP; UserId=anna', 'CORP', 'anna'],
     ['CORP\\anna.lindqvist', 'CORP', 'anna.lindqvist'],
     ['userdirectory=LAB;userid=bo', 'LAB', 'bo'],
+    // Found by test/property/ingest-path.test.ts: `.` did not match a line break, so these gave nulls.
+    ['CORP\\anna\nx', 'CORP', 'anna\nx'],
+    ['CORP\\\u2028anna', 'CORP', '\u2028anna'],
+    ['UserDirectory=CORP; UserId=an\r\nna', 'CORP', 'an\r\nna'],
     ['anna', null, null],
     ['', null, null],
     [null, null, null],

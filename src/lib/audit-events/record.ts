@@ -11,8 +11,9 @@ export interface UserIdentity {
   userId: string | null;
 }
 
-const USER_DIRECTORY_AND_ID = /^\s*(?:UserDirectory=)?([^;]*?)\s*;\s*UserId=(.*?)\s*$/i;
-const DOMAIN_BACKSLASH_USER = /^([^\\]+)\\(.+)$/;
+// `s`: a user id may hold a line break (or U+2028), which `.` alone would not match.
+const USER_DIRECTORY_AND_ID = /^\s*(?:UserDirectory=)?([^;]*?)\s*;\s*UserId=(.*?)\s*$/is;
+const DOMAIN_BACKSLASH_USER = /^([^\\]+)\\(.+)$/s;
 
 /** Parses `UserDirectory=X; UserId=Y`, `X; UserId=Y` and `X\Y`; anything else gives nulls. */
 export function parseUserIdentity(user: string | null): UserIdentity {

@@ -1,6 +1,7 @@
 /**
- * The request body parser: strict UTF-8, RFC 8259 JSON, no prototype keys, bounded nesting.
- * Each refusal says exactly what was wrong, so the API can answer 400 with that reason.
+ * The request body parser: strict UTF-8, RFC 8259 JSON, no prototype keys, bounded nesting,
+ * and only values the destinations can store as sent. Each refusal says exactly what was
+ * wrong, so the API can answer 400 with that reason.
  */
 import sjson from 'secure-json-parse';
 import { errorMessage } from '../errors.js';
@@ -11,6 +12,13 @@ const MAX_JSON_NESTING_DEPTH = 64;
 /** The body is not acceptable JSON; the message is safe to show to the client. */
 export class InvalidJsonBodyError extends Error {
   override readonly name = 'InvalidJsonBodyError';
+  /** JSON pointer to the offending value ('' = the whole body). */
+  constructor(
+    message: string,
+    readonly instancePath = '',
+  ) {
+    super(message);
+  }
 }
 
 const FORBIDDEN_KEY_MESSAGE = 'Object contains forbidden prototype property';
@@ -67,6 +75,51 @@ function parseRefusingPrototypeKeys(text: string): unknown {
   }
 }
 
+/**
+ * JSON can spell values no destination can store as sent: a lone surrogate (`"\ud800"`),
+ * which UTF-8 (Parquet, line protocol) would turn into U+FFFD, and a number beyond a double
+ * (`1e309`), which JSON.parse makes Infinity and JSON writes back as null. Only an escape in
+ * U+D800..U+DFFF, a positive 3-digit exponent or 210 digits in a row (10^210 × 10^99
+ * overflows) can bring one, so the parsed body is walked only when the text holds such a thing.
+ */
+const MAY_HOLD_UNSTORABLE_VALUE = /\\u[dD][89a-fA-F]|[eE]\+?\d{3}|\d{210}/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function pointerSegment(key: string): string {
+  return key.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+/** The first value (or key) of the body no destination can store as sent. */
+function findUnstorableValue(body: unknown): InvalidJsonBodyError | undefined {
+  const pending: Array<[value: unknown, pointer: string]> = [[body, '']];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [value, pointer] = next;
+    if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value))
+        return unstorable('a string that is not valid Unicode (lone surrogate)', pointer);
+    } else if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return unstorable('a number beyond the range of a double', pointer);
+    } else if (Array.isArray(value)) {
+      value.forEach((item, index) => pending.push([item, `${pointer}/${index}`]));
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, item] of Object.entries(value)) {
+        const at = `${pointer}/${pointerSegment(key)}`;
+        if (LONE_SURROGATE.test(key))
+          return unstorable('a key that is not valid Unicode (lone surrogate)', at);
+        pending.push([item, at]);
+      }
+    }
+  }
+  return undefined;
+}
+
+function unstorable(what: string, pointer: string): InvalidJsonBodyError {
+  return new InvalidJsonBodyError(
+    `body holds ${what} at '${pointer}', which cannot be stored as sent`,
+    pointer,
+  );
+}
+
 type JsonBodyParser = (bytes: Buffer) => unknown;
 
 /** A parser for request bodies; throws InvalidJsonBodyError with the reason. */
@@ -87,6 +140,9 @@ export function createJsonBodyParser(maxDepth = MAX_JSON_NESTING_DEPTH): JsonBod
     if (exceedsNestingDepth(text, maxDepth)) {
       throw new InvalidJsonBodyError(`JSON nests deeper than ${maxDepth} levels`);
     }
-    return parseRefusingPrototypeKeys(text);
+    const body = parseRefusingPrototypeKeys(text);
+    const problem = MAY_HOLD_UNSTORABLE_VALUE.test(text) ? findUnstorableValue(body) : undefined;
+    if (problem) throw problem;
+    return body;
   };
 }

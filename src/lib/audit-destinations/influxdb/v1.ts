@@ -15,6 +15,8 @@
  *   host is never taken out, since the hybrid buffer owns retries and back-off.
  * - it answers every 5xx with a bare ServiceNotAvailableError, dropping the status, the body
  *   and Retry-After: the writer watches its own request's answer (AnswerWatcher) instead.
+ * - node's strict HTTP parser refuses InfluxDB's answer to a line holding a control character
+ *   (see `insecureHTTPParser` below).
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Agent as HttpAgent, type ClientRequest, type IncomingMessage } from 'node:http';
@@ -131,7 +133,13 @@ export function createV1PointWriter(options: V1WriterOptions): InfluxPointWriter
     // The package sends Basic auth whenever a username is set.
     ...options.credentials,
     pool: { maxRetries: 0, requestTimeout: options.timeoutMs, backoff: KEEP_HOST_IN_POOL },
-    options: { agent: answers.agent },
+    // InfluxDB 1.x copies the first 1024 bytes of an error into the X-Influxdb-Error header, and
+    // a refused line is quoted in it as it was sent: a control character of an event (NUL, ESC,
+    // DEL) then makes node's strict parser drop the whole answer (HPE_INVALID_HEADER_TOKEN),
+    // the refusal looks like a network error, and the point is retried forever, blocking every
+    // event behind it. The lenient parser reads that answer; it serves only this writer's
+    // requests to the configured server.
+    options: { agent: answers.agent, insecureHTTPParser: true },
   });
   const writeOptions = {
     database: options.database,

@@ -33,7 +33,11 @@ export class InfluxWriteError extends Error {
   }
 }
 
-/** Longest server message kept: v3 partial-write bodies can quote many long lines. */
+/**
+ * Longest server message kept: v3 partial-write bodies can quote many long lines. Its end is
+ * kept as well as its start: InfluxDB 1.x and 2.x quote the refused line first and give the
+ * reason after it (`unable to parse '<line>': max key length exceeded: …`).
+ */
 const MAX_SERVER_MESSAGE_CHARS = 4096;
 
 interface HttpFailure {
@@ -103,7 +107,9 @@ function parseRetryAfterMs(
 }
 
 function capped(text: string): string {
-  return text.length > MAX_SERVER_MESSAGE_CHARS ? `${text.slice(0, MAX_SERVER_MESSAGE_CHARS)}…` : text;
+  if (text.length <= MAX_SERVER_MESSAGE_CHARS) return text;
+  const half = MAX_SERVER_MESSAGE_CHARS / 2;
+  return `${text.slice(0, half)}…${text.slice(-half)}`;
 }
 
 /**
