@@ -19,7 +19,11 @@ import { createEventFactory } from './realistic-events.js';
 
 const TICK_MS = 10;
 
-export async function benchBatchFill(eventsPerSecond: number, seconds: number, maxBatchSize = 1000): Promise<string[]> {
+export async function benchBatchFill(
+  eventsPerSecond: number,
+  seconds: number,
+  maxBatchSize = 1000,
+): Promise<string[]> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-batch-fill-'));
   const logger = createSilentLogger();
   const journal = await openJournal({
@@ -30,7 +34,13 @@ export async function benchBatchFill(eventsPerSecond: number, seconds: number, m
     logger,
   });
   const destination = await createParquetDestination(
-    { exportDirectory: path.join(dir, 'parquet'), maxBatchSize, writeFrequency: 20000, staticTags: [], compression: 'snappy' },
+    {
+      exportDirectory: path.join(dir, 'parquet'),
+      maxBatchSize,
+      writeFrequency: 20000,
+      staticTags: [],
+      compression: 'snappy',
+    },
     { logger, logId: journal.id },
   );
   const loop = new DeliveryLoop({

@@ -40,9 +40,16 @@ async function writeDirectly(influxd: InfluxdServer, gatePort: number, events: n
   const database = 'bench_direct';
   await influxd.ddl(`CREATE DATABASE ${database}`);
   const nextEvent = createEventFactory();
-  const mapping = { measurementName: 'audit_event', auditEventSchemaVersion: '1', staticTags: [], idTags: false };
+  const mapping = {
+    measurementName: 'audit_event',
+    auditEventSchemaVersion: '1',
+    staticTags: [],
+    idTags: false,
+  };
   const lines = Array.from({ length: events }, (_, index) =>
-    toLineProtocol(buildAuditInfluxPointModel(toAuditRecord(nextEvent(index)), mapping), { maxStringFieldBytes: 65536 }),
+    toLineProtocol(buildAuditInfluxPointModel(toAuditRecord(nextEvent(index)), mapping), {
+      maxStringFieldBytes: 65536,
+    }),
   );
   const started = performance.now();
   for (let start = 0; start < lines.length; start += BATCH) {
@@ -50,14 +57,19 @@ async function writeDirectly(influxd: InfluxdServer, gatePort: number, events: n
       method: 'POST',
       body: lines.slice(start, start + BATCH).join('\n'),
     });
-    if (response.status !== 204) throw new Error(`direct write failed: ${response.status} ${await response.text()}`);
+    if (response.status !== 204)
+      throw new Error(`direct write failed: ${response.status} ${await response.text()}`);
   }
   const { lastAt } = await watchArrival(influxd, database, events);
   return events / ((lastAt - started) / 1000);
 }
 
 /** The module's backlog after an outage: from the first point in influxd to the last. */
-async function catchUpThroughModule(influxd: InfluxdServer, events: number, journal: string): Promise<number> {
+async function catchUpThroughModule(
+  influxd: InfluxdServer,
+  events: number,
+  journal: string,
+): Promise<number> {
   const database = 'bench_catch_up';
   const gate = await startTcpGate(influxd.port);
   const server = await startServer(['module', `influxdb-v1:${gate.port}:${database}`, journal]);

@@ -49,7 +49,9 @@ export async function benchMemory(outageSeconds: number, journal: string): Promi
         `RSS at 10 s ${mb(at(10))} MB, at 60 s ${mb(at(60))} MB (grew ${mb(growth)} MB; goal <= ${BOUND_MB}: ` +
         `${verdict(growth <= BOUND_MB)}), at the end ${mb(samples.at(-1)!)} MB`,
       ...(samples.length > 60
-        ? [`from 60 s to the end: highest ${mb(Math.max(...samples.slice(59)))} MB, grew ${mb(lateGrowth)} MB (flat: ${verdict(lateGrowth <= BOUND_MB)})`]
+        ? [
+            `from 60 s to the end: highest ${mb(Math.max(...samples.slice(59)))} MB, grew ${mb(lateGrowth)} MB (flat: ${verdict(lateGrowth <= BOUND_MB)})`,
+          ]
         : []),
     ];
   } finally {

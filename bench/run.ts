@@ -81,7 +81,8 @@ async function main(): Promise<void> {
 
   console.log(`\n## InfluxDB v1 (${INFLUX_EVENTS} events, batches of 1000)`);
   const influxJournal = mkdtempSync(path.join(os.tmpdir(), 'bench-influx-journal-'));
-  for (const line of await benchInfluxV1(INFLUX_EVENTS, influxJournal, ceiling.eventsPerSecond)) console.log(line);
+  for (const line of await benchInfluxV1(INFLUX_EVENTS, influxJournal, ceiling.eventsPerSecond))
+    console.log(line);
 
   console.log(`\n## Memory, journal on, InfluxDB unreachable (${OUTAGE_SECONDS} s outage)`);
   const memoryJournal = mkdtempSync(path.join(os.tmpdir(), 'bench-memory-journal-'));

@@ -41,13 +41,19 @@ const SHUTDOWN_RETRY_AFTER_SECONDS = 10;
 
 function logStartWarnings(config: AuditEventsConfig, logger: Logger): void {
   if (config.apiToken === '') {
-    logger.warn('auditEvents.apiToken is empty: anyone who can reach the audit API can post events; set a token');
+    logger.warn(
+      'auditEvents.apiToken is empty: anyone who can reach the audit API can post events; set a token',
+    );
   }
   if (config.cors.allowedOrigins.includes('*')) {
-    logger.warn("auditEvents.cors.allowedOrigins contains '*': any web page may call the audit API from a browser");
+    logger.warn(
+      "auditEvents.cors.allowedOrigins contains '*': any web page may call the audit API from a browser",
+    );
   }
   if (config.destination.screenshots.enable) {
-    logger.warn('auditEvents.destination.screenshots.enable is true, but screenshot download is not in this build yet');
+    logger.warn(
+      'auditEvents.destination.screenshots.enable is true, but screenshot download is not in this build yet',
+    );
   }
   if (config.destination.influxdb?.maxBufferedPoints !== undefined) {
     logger.warn(
@@ -99,7 +105,10 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
     const lastSeq = log?.lastSeq ?? 0;
     return {
       healthy: statuses.every((status) => status.healthy),
-      destinations: statuses.map((status) => ({ ...status, backlog: Math.max(0, lastSeq - status.checkpoint) })),
+      destinations: statuses.map((status) => ({
+        ...status,
+        backlog: Math.max(0, lastSeq - status.checkpoint),
+      })),
       log: log?.backlog() ?? {},
     };
   }
@@ -160,7 +169,8 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
     const lastSeq = log.lastSeq;
     const drained = await Promise.all(loops.map((loop) => loop.drain(lastSeq, deadline)));
     for (const [index, done] of drained.entries()) {
-      if (!done) logger.error(`destination ${loops[index].id} did not finish writing before the shutdown deadline`);
+      if (!done)
+        logger.error(`destination ${loops[index].id} did not finish writing before the shutdown deadline`);
     }
     // Loops stop before their destinations close, so nothing is written to a closed sink.
     await Promise.all(loops.map((loop) => loop.stop()));

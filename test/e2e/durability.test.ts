@@ -168,7 +168,9 @@ describe('durability of accepted events (journal)', function () {
       } finally {
         await influxd.restart();
       }
-      console.log(`      outage: ${accepted.length} events while InfluxDB was down; held in memory: ${held.join(' / ')}`);
+      console.log(
+        `      outage: ${accepted.length} events while InfluxDB was down; held in memory: ${held.join(' / ')}`,
+      );
       expect(accepted.length).to.be.greaterThan(4 * maxBatchSize);
       for (const count of held) expect(count).to.be.at.most(2 * maxBatchSize);
       await eventually(

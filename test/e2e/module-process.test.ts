@@ -7,7 +7,14 @@ import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from '
 import path from 'node:path';
 import { expect } from 'chai';
 import { fixtureTypes, freshEnvelope, loadFixture } from '../support/fixtures.js';
-import { REPO_ROOT, spawnModule, startModule, stopModule, tempDir, writeConfigFile } from '../support/module-process.js';
+import {
+  REPO_ROOT,
+  spawnModule,
+  startModule,
+  stopModule,
+  tempDir,
+  writeConfigFile,
+} from '../support/module-process.js';
 import { readParquetRows } from '../support/parquet-reader.js';
 
 async function postEvent(baseUrl: string, body: unknown): Promise<Response> {
@@ -30,7 +37,11 @@ function parquetConfig(exportDirectory: string, extra: Record<string, unknown> =
 
 function fingerprint(file: string) {
   const stat = statSync(file);
-  return { mtimeMs: stat.mtimeMs, size: stat.size, sha256: createHash('sha256').update(readFileSync(file)).digest('hex') };
+  return {
+    mtimeMs: stat.mtimeMs,
+    size: stat.size,
+    sha256: createHash('sha256').update(readFileSync(file)).digest('hex'),
+  };
 }
 
 describe('the module as a process', function () {
@@ -54,14 +65,24 @@ describe('the module as a process', function () {
     const exportDir = path.join(workDir, 'audit-events', 'parquet');
     expect(readdirSync(exportDir)).to.deep.equal(['20261014_part1.parquet']);
     const rows = await readParquetRows(path.join(exportDir, '*.parquet'));
-    expect(rows.map((row) => row.eventId).sort()).to.deep.equal(sent.map((envelope) => envelope.eventId).sort());
+    expect(rows.map((row) => row.eventId).sort()).to.deep.equal(
+      sent.map((envelope) => envelope.eventId).sort(),
+    );
     const viewed = rows.find((row) => row.eventType === 'object.view.duration');
-    expect(viewed).to.include({ userDirectory: 'CORP', userId: 'anna.lindqvist', objectId: 'JpXkTr', durationMs: 30608n });
+    expect(viewed).to.include({
+      userDirectory: 'CORP',
+      userId: 'anna.lindqvist',
+      objectId: 'JpXkTr',
+      durationMs: 30608n,
+    });
   });
 
   it('exits 2 with one readable line per problem when the config is invalid', async () => {
     const dir = tempDir('audit-invalid');
-    const file = writeConfigFile(dir, { port: 'eighty', destination: { type: 'parquet, kafka', parquet: { maxBatchSize: 0 } } });
+    const file = writeConfigFile(dir, {
+      port: 'eighty',
+      destination: { type: 'parquet, kafka', parquet: { maxBatchSize: 0 } },
+    });
     const run = spawnModule(['--configfile', file]);
     expect(await run.exited).to.equal(2);
     expect(run.output).to.deep.equal([
@@ -100,7 +121,8 @@ describe('the module as a process', function () {
 
     const second = await startModule(file);
     const secondBatch = Array.from({ length: 20 }, () => freshEnvelope('selection.state.changed'));
-    for (const envelope of secondBatch) expect((await postEvent(second.baseUrl, envelope)).status).to.equal(202);
+    for (const envelope of secondBatch)
+      expect((await postEvent(second.baseUrl, envelope)).status).to.equal(202);
     expect(await stopModule(second, 'SIGINT')).to.equal(0);
 
     expect(readdirSync(exportDir).sort()).to.deep.equal(['20261014_part1.parquet', '20261014_part2.parquet']);
@@ -121,15 +143,23 @@ describe('the module as a process', function () {
     };
 
     const boundedDir = path.join(dir, 'bounded');
-    const bounded = await startModule(writeConfigFile(dir, parquetConfig(boundedDir, { shutdownTimeoutMs: 1500 }), 'bounded.yaml'));
+    const bounded = await startModule(
+      writeConfigFile(dir, parquetConfig(boundedDir, { shutdownTimeoutMs: 1500 }), 'bounded.yaml'),
+    );
     expect((await postEvent(bounded.baseUrl, freshEnvelope('navigation.sheet.loaded'))).status).to.equal(202);
     breakDirectory(boundedDir);
     expect(await stopModule(bounded)).to.equal(0);
-    expect(bounded.output.some((line) => line.includes('did not finish writing before the shutdown deadline'))).to.equal(true);
+    expect(
+      bounded.output.some((line) => line.includes('did not finish writing before the shutdown deadline')),
+    ).to.equal(true);
 
     const patientDir = path.join(dir, 'patient');
-    const impatient = await startModule(writeConfigFile(dir, parquetConfig(patientDir, { shutdownTimeoutMs: 600000 }), 'patient.yaml'));
-    expect((await postEvent(impatient.baseUrl, freshEnvelope('navigation.sheet.loaded'))).status).to.equal(202);
+    const impatient = await startModule(
+      writeConfigFile(dir, parquetConfig(patientDir, { shutdownTimeoutMs: 600000 }), 'patient.yaml'),
+    );
+    expect((await postEvent(impatient.baseUrl, freshEnvelope('navigation.sheet.loaded'))).status).to.equal(
+      202,
+    );
     breakDirectory(patientDir);
     impatient.child.kill('SIGTERM');
     await impatient.waitForOutput('SIGTERM received');

@@ -61,13 +61,17 @@ describe('the audit module in-process', function () {
 
   it('writes every accepted event to Parquet per event when writeFrequency is 0', async () => {
     const exportDirectory = tempDir('module-per-event');
-    const baseUrl = await start(configWith({ destination: { parquet: { exportDirectory, writeFrequency: 0 } } }));
+    const baseUrl = await start(
+      configWith({ destination: { parquet: { exportDirectory, writeFrequency: 0 } } }),
+    );
     const sent = [freshEnvelope('object.view.duration'), freshEnvelope('selection.state.changed')];
     for (const envelope of sent) expect((await post(baseUrl, envelope)).status).to.equal(202);
     await running[0].stop();
     running = [];
     const rows = await readParquetRows(path.join(exportDirectory, '*.parquet'));
-    expect(rows.map((row) => row.eventId).sort()).to.deep.equal(sent.map((envelope) => envelope.eventId).sort());
+    expect(rows.map((row) => row.eventId).sort()).to.deep.equal(
+      sent.map((envelope) => envelope.eventId).sort(),
+    );
   });
 
   it('answers 503 with Retry-After once the in-memory log is full, and health says why', async () => {
@@ -82,7 +86,8 @@ describe('the audit module in-process', function () {
     );
     breakDirectory(exportDirectory);
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i += 1) statuses.push((await post(baseUrl, freshEnvelope('navigation.sheet.loaded'))).status);
+    for (let i = 0; i < 5; i += 1)
+      statuses.push((await post(baseUrl, freshEnvelope('navigation.sheet.loaded'))).status);
     expect(statuses).to.deep.equal([202, 202, 202, 202, 202]);
     const refused = await post(baseUrl, freshEnvelope('navigation.sheet.loaded'));
     expect(refused.status).to.equal(503);
@@ -91,7 +96,10 @@ describe('the audit module in-process', function () {
 
     const health = await fetch(`${baseUrl}/api/v1/health`);
     expect(health.status).to.equal(503);
-    const body = (await health.json()) as { destinations: Array<{ id: string; lastError: string | null }>; log: { entries: number } };
+    const body = (await health.json()) as {
+      destinations: Array<{ id: string; lastError: string | null }>;
+      log: { entries: number };
+    };
     expect(body.destinations[0].id).to.equal('parquet');
     expect(body.destinations[0].lastError).to.match(/ENOTDIR|not a directory/);
     expect(body.log.entries).to.equal(5);
@@ -99,7 +107,9 @@ describe('the audit module in-process', function () {
 
   it('answers 503 to new events while it drains on shutdown', async () => {
     const exportDirectory = tempDir('module-draining');
-    const baseUrl = await start(configWith({ shutdownTimeoutMs: 3000, destination: { parquet: { exportDirectory } } }));
+    const baseUrl = await start(
+      configWith({ shutdownTimeoutMs: 3000, destination: { parquet: { exportDirectory } } }),
+    );
     expect((await post(baseUrl, freshEnvelope('navigation.sheet.loaded'))).status).to.equal(202);
     breakDirectory(exportDirectory); // the flush on shutdown now retries until the deadline
     const stopping = running[0].stop();
@@ -114,9 +124,14 @@ describe('the audit module in-process', function () {
   it('accepts events without storing them when destination.enable is false', async () => {
     const exportDirectory = tempDir('module-no-destination');
     const baseUrl = await start(
-      configWith({ journal: { enable: false }, queue: { maxSize: 2 }, destination: { enable: false, parquet: { exportDirectory } } }),
+      configWith({
+        journal: { enable: false },
+        queue: { maxSize: 2 },
+        destination: { enable: false, parquet: { exportDirectory } },
+      }),
     );
-    for (let i = 0; i < 5; i += 1) expect((await post(baseUrl, freshEnvelope('navigation.sheet.loaded'))).status).to.equal(202);
+    for (let i = 0; i < 5; i += 1)
+      expect((await post(baseUrl, freshEnvelope('navigation.sheet.loaded'))).status).to.equal(202);
     const health = await fetch(`${baseUrl}/api/v1/health`);
     expect(health.status).to.equal(200);
     expect(await health.json()).to.deep.include({ destinations: [] });
@@ -139,7 +154,10 @@ describe('a Parquet row that cannot be encoded', function () {
     const poison = freshEnvelope('object.view.duration');
     // The fault is injected into the encoder step itself: any batch holding the poison fails to encode.
     const realEncode = ParquetPartFileSink.prototype.encodeRows;
-    encode = sinon.stub(ParquetPartFileSink.prototype, 'encodeRows').callsFake(function (this: ParquetPartFileSink, items) {
+    encode = sinon.stub(ParquetPartFileSink.prototype, 'encodeRows').callsFake(function (
+      this: ParquetPartFileSink,
+      items,
+    ) {
       if (items.some((item) => item.value.eventId === poison.eventId)) {
         throw new Error('injected: cannot encode this row');
       }

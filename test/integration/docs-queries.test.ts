@@ -19,7 +19,12 @@ import { runDuckDbQuery } from '../support/parquet-reader.js';
 
 /** One record per fixture, as the module builds them (handler extras included). */
 async function fixtureRecords(timestamp?: string): Promise<AuditRecord[]> {
-  const processor = new AuditEventProcessor({ maxConcurrent: 1, readers: 1, maxShared: 1, logger: createSilentLogger() });
+  const processor = new AuditEventProcessor({
+    maxConcurrent: 1,
+    readers: 1,
+    maxShared: 1,
+    logger: createSilentLogger(),
+  });
   const entries = fixtureTypes().map((type, index) => {
     const envelope = loadFixture(type);
     return { seq: index + 1, envelope: timestamp ? { ...envelope, timestamp } : envelope };
@@ -69,9 +74,14 @@ describe('query examples in docs/influxdb.md', function () {
   before(async () => {
     influxd = await startInfluxd();
     const config = defaultConfig({
-      destination: { type: 'influxdb', influxdb: { host: '127.0.0.1', port: influxd.port, version: 1, v1Config: { dbName: 'docs' } } },
+      destination: {
+        type: 'influxdb',
+        influxdb: { host: '127.0.0.1', port: influxd.port, version: 1, v1Config: { dbName: 'docs' } },
+      },
     });
-    const destination = createInfluxdbDestination(config.destination.influxdb!, { logger: createSilentLogger() });
+    const destination = createInfluxdbDestination(config.destination.influxdb!, {
+      logger: createSilentLogger(),
+    });
     await destination.ready;
     await deliverRecords(destination, await fixtureRecords(new Date().toISOString()));
     await destination.close();

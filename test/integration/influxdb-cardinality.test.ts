@@ -51,7 +51,9 @@ describe('InfluxDB v1 with default server settings: 101,000 distinct events', fu
       logger: createSilentLogger(),
     });
     await destination.ready;
-    const records = Array.from({ length: EVENTS }, (_, index) => makeAuditRecord({ timestampMs: START_MS + index }));
+    const records = Array.from({ length: EVENTS }, (_, index) =>
+      makeAuditRecord({ timestampMs: START_MS + index }),
+    );
     await deliverRecords(destination, records, { deadLetters });
     await destination.close();
     return deadLetters;
@@ -70,8 +72,13 @@ describe('InfluxDB v1 with default server settings: 101,000 distinct events', fu
   it("refuses every event after the 100,000th with the seeds' IDs as tags, dead-lettering each", async () => {
     const deadLetters = await writeDistinctEvents('audit_tags', true);
     expect(await countStored('audit_tags')).to.equal(100_000);
-    const refused = readFileSync(deadLetters.currentPath(), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { reason: string });
+    const refused = readFileSync(deadLetters.currentPath(), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { reason: string });
     expect(refused).to.have.length(EVENTS - 100_000);
-    expect(refused.every((entry) => entry.reason.includes('max-values-per-tag limit exceeded'))).to.equal(true);
+    expect(refused.every((entry) => entry.reason.includes('max-values-per-tag limit exceeded'))).to.equal(
+      true,
+    );
   });
 });

@@ -415,7 +415,9 @@ describe('Parquet destination (file system + DuckDB)', function () {
   describe('metadata, tags and compression', () => {
     it('records the layout version and the seq range of its rows in key-value metadata', async () => {
       const destination = await createDestination();
-      await deliverRecords(destination, [makeAuditRecord(), makeAuditRecord(), makeAuditRecord()], { seqs: [7, 8, 9] });
+      await deliverRecords(destination, [makeAuditRecord(), makeAuditRecord(), makeAuditRecord()], {
+        seqs: [7, 8, 9],
+      });
       await destination.close();
 
       expect(await readParquetKeyValueMetadata(file('20261014_part1.parquet'))).to.deep.equal({
@@ -553,7 +555,9 @@ describe('Parquet destination (file system + DuckDB)', function () {
     it('settles each event only once its file is published under its final name', async () => {
       const destination = await createDestination();
       const seenAtSettle: Array<{ seq: number; files: string[]; hidden: string[] }> = [];
-      const settled = await deliverRecords(destination, [makeAuditRecord(), makeAuditRecord()], { seqs: [1, 2] });
+      const settled = await deliverRecords(destination, [makeAuditRecord(), makeAuditRecord()], {
+        seqs: [1, 2],
+      });
       for (const seq of settled) seenAtSettle.push({ seq, files: parquetFiles(), hidden: hiddenFiles() });
       expect(seenAtSettle).to.deep.equal([
         { seq: 1, files: ['20261014_part1.parquet'], hidden: [] },

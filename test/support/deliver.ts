@@ -35,7 +35,10 @@ export async function deliverRecords(
     maxBatchSize: destination.maxBatchSize,
     deadLetters:
       options.deadLetters ??
-      new DeadLetterFile(path.join(mkdtempSync(path.join(os.tmpdir(), 'dead-letter-')), 'dead-letter'), destination.id),
+      new DeadLetterFile(
+        path.join(mkdtempSync(path.join(os.tmpdir(), 'dead-letter-')), 'dead-letter'),
+        destination.id,
+      ),
     retry: options.retry ?? { initialDelayMs: 10, maxDelayMs: 100 },
     logger: options.logger ?? createSilentLogger(),
     settled: (events) => settled.push(...events.flatMap(({ seq }) => (seq === undefined ? [] : [seq]))),

@@ -48,15 +48,11 @@ export function spawnModule(
   options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Omit<ModuleProcess, 'baseUrl'> {
   if (!existsSync(PROGRAM)) throw new Error(`${PROGRAM} is missing: run npm run build`);
-  const child = spawn(
-    process.execPath,
-    [PROGRAM, ...args],
-    {
-      cwd: options.cwd ?? REPO_ROOT,
-      env: { ...process.env, NODE_OPTIONS: '', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [PROGRAM, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: { ...process.env, NODE_OPTIONS: '', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   runningChildren.add(child);
   child.on('exit', () => runningChildren.delete(child));
   const output: string[] = [];

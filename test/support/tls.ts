@@ -17,7 +17,8 @@ export function createLocalhostCertificate(
   name: string,
   options: { passphrase?: string } = {},
 ): { certFile: string; keyFile: string } {
-  const keyProtection = options.passphrase === undefined ? ['-nodes'] : ['-passout', `pass:${options.passphrase}`];
+  const keyProtection =
+    options.passphrase === undefined ? ['-nodes'] : ['-passout', `pass:${options.passphrase}`];
   openssl(
     dir,
     'req',
@@ -40,8 +41,33 @@ export function createLocalhostCertificate(
 
 /** A CA and one client certificate it signed: `ca.crt`, `ca.key`, `client.crt`, `client.key`. */
 export function createClientCertificateAuthority(dir: string): void {
-  openssl(dir, 'req', '-x509', ...EC_KEY, '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=audit-test-ca');
-  openssl(dir, 'req', ...EC_KEY, '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=audit-qs-client');
+  openssl(
+    dir,
+    'req',
+    '-x509',
+    ...EC_KEY,
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=audit-test-ca',
+  );
+  openssl(
+    dir,
+    'req',
+    ...EC_KEY,
+    '-nodes',
+    '-keyout',
+    'client.key',
+    '-out',
+    'client.csr',
+    '-subj',
+    '/CN=audit-qs-client',
+  );
   openssl(
     dir,
     'x509',

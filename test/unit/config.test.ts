@@ -90,11 +90,13 @@ describe('config schema', () => {
 
   it('needs only the block of the configured InfluxDB version, and v2/v3 need a description', () => {
     const base = { type: 'influxdb', influxdb: { host: 'influx.local' } };
-    expect(problemsOf({ destination: { ...base, influxdb: { ...base.influxdb, version: 2 } } })).to.deep.equal([
-      'Butler-SOS.auditEvents.destination.influxdb.v2Config: missing; it is required here',
-    ]);
+    expect(
+      problemsOf({ destination: { ...base, influxdb: { ...base.influxdb, version: 2 } } }),
+    ).to.deep.equal(['Butler-SOS.auditEvents.destination.influxdb.v2Config: missing; it is required here']);
     const v3 = { database: 'audit', token: 't' };
-    expect(problemsOf({ destination: { ...base, influxdb: { ...base.influxdb, version: 3, v3Config: v3 } } })).to.deep.equal([
+    expect(
+      problemsOf({ destination: { ...base, influxdb: { ...base.influxdb, version: 3, v3Config: v3 } } }),
+    ).to.deep.equal([
       'Butler-SOS.auditEvents.destination.influxdb.v3Config.description: missing; it is required here',
     ]);
   });
@@ -111,14 +113,22 @@ describe('config schema', () => {
   it('validates measurementName, which the influx package would not escape', () => {
     const v1Config = { dbName: 'audit' };
     expect(
-      problemsOf({ destination: { type: 'influxdb', influxdb: { host: 'h', version: 1, v1Config, measurementName: 'audit event,x' } } }),
+      problemsOf({
+        destination: {
+          type: 'influxdb',
+          influxdb: { host: 'h', version: 1, v1Config, measurementName: 'audit event,x' },
+        },
+      }),
     ).to.deep.equal([
       "Butler-SOS.auditEvents.destination.influxdb.measurementName: is 'audit event,x', must start with a letter or _ and hold only letters, digits, _ . - (at most 128 characters)",
     ]);
   });
 
   it('reads destination.type as a comma-delimited list, ignoring case and spaces, refusing unknown names', () => {
-    expect(parseDestinationTypes(' InfluxDB , parquet ,parquet')).to.deep.equal({ types: ['influxdb', 'parquet'], unknown: [] });
+    expect(parseDestinationTypes(' InfluxDB , parquet ,parquet')).to.deep.equal({
+      types: ['influxdb', 'parquet'],
+      unknown: [],
+    });
     expect(problemsOf({ destination: { type: 'parquet, kafka' } })).to.deep.equal([
       "Butler-SOS.auditEvents.destination.type: unknown destination 'kafka'; allowed: influxdb, parquet",
     ]);

@@ -72,7 +72,10 @@ describe('DeliveryLoop', () => {
   let loops: DeliveryLoop[];
 
   beforeEach(() => {
-    clock = sinon.useFakeTimers({ now: Date.parse('2026-10-14T08:00:00Z'), toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    clock = sinon.useFakeTimers({
+      now: Date.parse('2026-10-14T08:00:00Z'),
+      toFake: ['setTimeout', 'clearTimeout', 'Date'],
+    });
     dir = mkdtempSync(path.join(os.tmpdir(), 'delivery-loop-'));
     log = new MemoryEventLog(100_000);
     sink = new RecordingSink();
@@ -129,7 +132,8 @@ describe('DeliveryLoop', () => {
     }
   }
 
-  const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, index) => from + index);
+  const range = (from: number, to: number) =>
+    Array.from({ length: to - from + 1 }, (_, index) => from + index);
   const sizes = () => sink.attempts.map((attempt) => attempt.length);
 
   describe('batching', () => {
@@ -191,9 +195,9 @@ describe('DeliveryLoop', () => {
       expect(sink.attempts).to.have.length(1);
       await clock.tickAsync(1);
       expect(sink.attempts).to.have.length(2);
-      expect(retryDelayMs(1, { initialDelayMs: 1000, maxDelayMs: 60_000 }, new TransientError('503', 30_000))).to.equal(
-        30_000,
-      );
+      expect(
+        retryDelayMs(1, { initialDelayMs: 1000, maxDelayMs: 60_000 }, new TransientError('503', 30_000)),
+      ).to.equal(30_000);
     });
 
     it('retries at once when the target becomes ready instead of waiting out the back-off', async () => {
@@ -211,7 +215,8 @@ describe('DeliveryLoop', () => {
 
     it('keeps events refused for a configuration problem, logs the fix at most once a minute, never dead-letters', async () => {
       const logger = stubLogger();
-      for (let index = 0; index < 20; index += 1) sink.plan(new ConfigurationError('HTTP 401', 'check the token'));
+      for (let index = 0; index < 20; index += 1)
+        sink.plan(new ConfigurationError('HTTP 401', 'check the token'));
       const { cursor } = startLoop({ writeFrequency: 0, logger });
       await append(1);
       await clock.tickAsync(119_000);
@@ -249,16 +254,22 @@ describe('DeliveryLoop', () => {
         500, // 1..500 written
         500, // 501..1000 refused
         250, // 501..750 refused
-        100, 100, // 501..700 written
+        100,
+        100, // 501..700 written
         50, // 701..750 refused
-        10, 10, 10, // 701..730 written
+        10,
+        10,
+        10, // 701..730 written
         10, // 731..740 refused
         ...Array<number>(10).fill(1), // 731..740 one by one: 737 dead-lettered
         10, // 741..750
         250, // 751..1000
       ]);
       expect(sink.written).to.have.length(999).and.not.include(737);
-      const records = readFileSync(deadLetterPath(), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+      const records = readFileSync(deadLetterPath(), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
       expect(records).to.have.length(1);
       expect(records[0]).to.include({ seq: 737, reason: 'bad point', status: 400, destination: 'test' });
       expect(records[0].envelope.eventId).to.equal(records[0].eventId);

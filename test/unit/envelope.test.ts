@@ -196,7 +196,11 @@ describe('envelope validation', () => {
       });
 
       it('refuses a time whose UTC date falls outside years 0001..9999 (no YYYYMMDD for it)', () => {
-        for (const timestamp of ['9999-12-31T23:30:00-01:00', '0000-01-01T00:30:00+01:00', '0000-06-01T00:00:00Z']) {
+        for (const timestamp of [
+          '9999-12-31T23:30:00-01:00',
+          '0000-01-01T00:30:00+01:00',
+          '0000-06-01T00:00:00Z',
+        ]) {
           expect(withTimestamp(timestamp), timestamp).to.deep.equal([
             { instancePath: '/timestamp', message: 'must fall within years 0001..9999 in UTC' },
           ]);

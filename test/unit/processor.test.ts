@@ -14,7 +14,13 @@ async function recordOf(processor: AuditEventProcessor, entry: LogEntry): Promis
 }
 
 function processorWith(options: Partial<AuditEventProcessorOptions> = {}): AuditEventProcessor {
-  return new AuditEventProcessor({ maxConcurrent: 1, readers: 1, maxShared: 10_000, logger: createSilentLogger(), ...options });
+  return new AuditEventProcessor({
+    maxConcurrent: 1,
+    readers: 1,
+    maxShared: 10_000,
+    logger: createSilentLogger(),
+    ...options,
+  });
 }
 
 describe('AuditEventProcessor', () => {
@@ -23,7 +29,10 @@ describe('AuditEventProcessor', () => {
     const warn = sinon.spy(logger, 'warn');
     const processor = processorWith({ maxConcurrent: 2, readers: 2, logger });
     const entry = { seq: 1, envelope: loadFixture('event.unsupported.visualization') };
-    const [forParquet, forInflux] = await Promise.all([recordOf(processor, entry), recordOf(processor, entry)]);
+    const [forParquet, forInflux] = await Promise.all([
+      recordOf(processor, entry),
+      recordOf(processor, entry),
+    ]);
     expect(forParquet).to.equal(forInflux); // one record object, built once
     expect(warn.callCount).to.equal(1);
     expect(warn.firstCall.args[1]).to.match(/cannot capture visualization type/);

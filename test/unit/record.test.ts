@@ -45,13 +45,18 @@ describe('toAuditRecord', () => {
     const selection = toAuditRecord(loadFixture('selection.state.changed'), {
       selectionDetails: [{ qField: 'Region', qSelectedCount: 2, qSelected: 'Nordics, Baltics' }],
     });
-    expect(selection.selectionDetails).to.equal('[{"qField":"Region","qSelectedCount":2,"qSelected":"Nordics, Baltics"}]');
+    expect(selection.selectionDetails).to.equal(
+      '[{"qField":"Region","qSelectedCount":2,"qSelected":"Nordics, Baltics"}]',
+    );
     const screenshot = toAuditRecord(loadFixture('screenshot.url.received'), {
       screenshot: { savedPaths: ['/data/shots/a.png'] },
     });
     expect(screenshot.screenshotSavedPaths).to.equal('["/data/shots/a.png"]');
     expect(screenshot.objectType).to.equal('barchart');
-    expect(JSON.parse(screenshot.objectData ?? 'null').measures[0].values).to.deep.equal(['18250.40', '6120.75']);
+    expect(JSON.parse(screenshot.objectData ?? 'null').measures[0].values).to.deep.equal([
+      '18250.40',
+      '6120.75',
+    ]);
     const validated = loadFixture('app.model.validated');
     delete validated.payload.event?.dataStateId;
     expect(toAuditRecord(validated, { dataStateId: 42 }).dataStateId).to.equal(42);
@@ -60,7 +65,9 @@ describe('toAuditRecord', () => {
   it('maps the UTC date, not the local one, on either side of midnight', () => {
     const envelope = loadFixture('navigation.sheet.loaded');
     expect(toAuditRecord({ ...envelope, timestamp: '2026-10-14T23:59:59.999Z' }).date).to.equal('20261014');
-    expect(toAuditRecord({ ...envelope, timestamp: '2026-10-15T01:30:00.000+02:00' }).date).to.equal('20261014');
+    expect(toAuditRecord({ ...envelope, timestamp: '2026-10-15T01:30:00.000+02:00' }).date).to.equal(
+      '20261014',
+    );
     expect(toAuditRecord({ ...envelope, timestamp: '2026-10-15T00:00:00.000Z' }).date).to.equal('20261015');
   });
 

@@ -48,7 +48,9 @@ export class DeadLetterFile {
     await mkdir(this.directory, { recursive: true, mode: 0o700 });
     const deadLetteredAt = this.now().toISOString();
     // JSON.stringify leaves out the fields a record does not have (undefined).
-    const lines = records.map((record) => JSON.stringify({ deadLetteredAt, destination: this.destinationId, ...record }));
+    const lines = records.map((record) =>
+      JSON.stringify({ deadLetteredAt, destination: this.destinationId, ...record }),
+    );
     const file = this.currentPath();
     const handle = await open(file, 'a+', DEAD_LETTER_FILE_MODE);
     let sizeBefore: number;

@@ -27,12 +27,18 @@ export interface DestinationDeps {
 }
 
 /** The destinations the config turns on; each destination's id is its type name. */
-export function configuredDestinationIds(destinationConfig: AuditEventsConfig['destination']): DestinationType[] {
+export function configuredDestinationIds(
+  destinationConfig: AuditEventsConfig['destination'],
+): DestinationType[] {
   return destinationConfig.enable ? parseDestinationTypes(destinationConfig.type).types : [];
 }
 
 /** `<journal.directory>/dead-letter/<destination>-YYYYMMDD.ndjson`, resolved against `baseDir`. */
-export function deadLetterFileFor(config: AuditEventsConfig, destinationId: string, baseDir: string): DeadLetterFile {
+export function deadLetterFileFor(
+  config: AuditEventsConfig,
+  destinationId: string,
+  baseDir: string,
+): DeadLetterFile {
   return new DeadLetterFile(path.resolve(baseDir, config.journal.directory, 'dead-letter'), destinationId);
 }
 
@@ -46,7 +52,11 @@ export async function createAuditDestinationsFromConfig(
     switch (id) {
       case 'parquet':
         destinations.push(
-          await createParquetDestination(destinationConfig.parquet, { logger, baseDir: deps.baseDir, logId: deps.logId }),
+          await createParquetDestination(destinationConfig.parquet, {
+            logger,
+            baseDir: deps.baseDir,
+            logId: deps.logId,
+          }),
         );
         break;
       case 'influxdb':
@@ -84,7 +94,12 @@ export async function writeAuditEventToDestinations(
           envelope,
         }));
         if (result.failure instanceof RefusedBatchError) {
-          refused.push({ eventId: envelope.eventId, reason: result.failure.reason, ...result.failure.details, envelope });
+          refused.push({
+            eventId: envelope.eventId,
+            reason: result.failure.reason,
+            ...result.failure.details,
+            envelope,
+          });
         } else if (result.kept.length > 0) {
           throw result.failure;
         }
@@ -94,5 +109,6 @@ export async function writeAuditEventToDestinations(
       }
     }),
   );
-  if (failures.length > 0) throw new AggregateError(failures, `event ${envelope.eventId} not written to every destination`);
+  if (failures.length > 0)
+    throw new AggregateError(failures, `event ${envelope.eventId} not written to every destination`);
 }

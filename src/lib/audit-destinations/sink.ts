@@ -51,6 +51,10 @@ export function allWritten<T>(): WriteResult<T> {
 }
 
 /** The result of a write that stored `written` items first, then stopped on `failure`. */
-export function writtenUntil<T>(batch: readonly BatchItem<T>[], written: number, failure: unknown): WriteResult<T> {
+export function writtenUntil<T>(
+  batch: readonly BatchItem<T>[],
+  written: number,
+  failure: unknown,
+): WriteResult<T> {
   return { rejected: [], kept: batch.slice(written), failure };
 }

@@ -9,7 +9,10 @@ export interface HandlerDeps {
   logger: Logger;
 }
 
-export type AuditEventHandler = (envelope: AuditEnvelope, deps: HandlerDeps) => Promise<HandlerExtras> | HandlerExtras;
+export type AuditEventHandler = (
+  envelope: AuditEnvelope,
+  deps: HandlerDeps,
+) => Promise<HandlerExtras> | HandlerExtras;
 
 function reduceSelectionDetails(details: unknown): SelectionDetail[] {
   if (!Array.isArray(details)) return [];

@@ -65,7 +65,8 @@ export function toAuditRecord(envelope: AuditEnvelope, extras: HandlerExtras = {
     sheetId: nonEmptyText(context.sheetId),
     sheetName: nonEmptyText(context.sheetName),
     objectId: nonEmptyText(event.objectId),
-    objectType: nonEmptyText(event.objectType) ?? nonEmptyText(event.vizType) ?? nonEmptyText(objectData?.objectType),
+    objectType:
+      nonEmptyText(event.objectType) ?? nonEmptyText(event.vizType) ?? nonEmptyText(objectData?.objectType),
     selectionTxnId: nonEmptyText(event.selectionTxnId),
     durationMs: duration(event.duration),
     visible: typeof event.visible === 'boolean' ? event.visible : null,

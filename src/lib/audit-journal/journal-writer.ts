@@ -163,7 +163,11 @@ export class JournalWriter {
       if (previous.info.size === 0) await this.targets.removeEmptySegment(previous.info);
     }
     if (!this.segment) {
-      this.segment = await SegmentWriter.create(this.settings.directory, firstSeq, this.settings.fsync !== 'never');
+      this.segment = await SegmentWriter.create(
+        this.settings.directory,
+        firstSeq,
+        this.settings.fsync !== 'never',
+      );
       this.targets.catalog.add(this.segment.info);
       // Only now is the segment just sealed not the last: it may go if every destination is past it.
       await this.targets.segmentStarted();
@@ -191,7 +195,10 @@ export class JournalWriter {
     );
     await this.segment?.discardUncommitted().catch(() => undefined);
     await this.targets.writeFailed();
-    const refusal = new ServiceUnavailableError(`journal write failed: ${errorMessage(error)}`, RETRY_AFTER_SECONDS);
+    const refusal = new ServiceUnavailableError(
+      `journal write failed: ${errorMessage(error)}`,
+      RETRY_AFTER_SECONDS,
+    );
     for (const append of group) append.reject(refusal);
   }
 }

@@ -286,5 +286,3 @@ function segmentLimit(settings: Settings): number {
 function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as T;
 }
-
-

@@ -104,7 +104,9 @@ export class MemoryEventLog implements EventLog {
       entries: this.entries.size,
       capacity: this.capacity,
       lastSeq: this.lastSeq,
-      checkpoints: Object.fromEntries(this.cursors.map((cursor) => [cursor.destinationId, cursor.checkpoint])),
+      checkpoints: Object.fromEntries(
+        this.cursors.map((cursor) => [cursor.destinationId, cursor.checkpoint]),
+      ),
     };
   }
 

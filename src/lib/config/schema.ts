@@ -92,7 +92,8 @@ const influxV3ConfigSchema = {
     writeTimeout: { type: 'integer', minimum: 1, default: 10000 },
     queryTimeout: {
       not: {},
-      errorMessage: 'not a v3 audit option: v3 audit writes have no query timeout (remove it; use writeTimeout)',
+      errorMessage:
+        'not a v3 audit option: v3 audit writes have no query timeout (remove it; use writeTimeout)',
     },
   },
   additionalProperties: false,
@@ -114,7 +115,8 @@ const influxdbSchema = {
       pattern: '^[A-Za-z_][A-Za-z0-9_.-]{0,127}$',
       default: 'audit_event',
       errorMessage: {
-        pattern: 'must start with a letter or _ and hold only letters, digits, _ . - (at most 128 characters)',
+        pattern:
+          'must start with a letter or _ and hold only letters, digits, _ . - (at most 128 characters)',
       },
     },
     auditEventSchemaVersion: { type: 'string', minLength: 1, default: '1' },
@@ -250,7 +252,10 @@ export const auditEventsConfigSchema = {
   },
 } as const;
 
-export type AuditEventsConfig = FromSchema<typeof auditEventsConfigSchema, { keepDefaultedPropertiesOptional: false }>;
+export type AuditEventsConfig = FromSchema<
+  typeof auditEventsConfigSchema,
+  { keepDefaultedPropertiesOptional: false }
+>;
 export type InfluxdbConfig = FromSchema<typeof influxdbSchema, { keepDefaultedPropertiesOptional: false }>;
 export type ParquetConfig = FromSchema<typeof parquetSchema, { keepDefaultedPropertiesOptional: false }>;
 export type StaticTag = FromSchema<typeof staticTagsSchema>[number];

@@ -4,7 +4,12 @@
  */
 import { Ajv, type ErrorObject } from 'ajv';
 import ajvErrors from 'ajv-errors';
-import { auditEventsConfigSchema, DESTINATION_TYPES, type AuditEventsConfig, type DestinationType } from './schema.js';
+import {
+  auditEventsConfigSchema,
+  DESTINATION_TYPES,
+  type AuditEventsConfig,
+  type DestinationType,
+} from './schema.js';
 
 export const CONFIG_ROOT = 'Butler-SOS.auditEvents';
 
@@ -107,7 +112,9 @@ function crossKeyProblems(candidate: unknown): string[] {
     problems.push(`${typePath}: unknown destination '${name}'; allowed: ${DESTINATION_TYPES.join(', ')}`);
   }
   if (destination.enable !== false && types.includes('influxdb') && !destination.influxdb) {
-    problems.push(`${CONFIG_ROOT}.destination.influxdb: missing; required when destination.type includes influxdb`);
+    problems.push(
+      `${CONFIG_ROOT}.destination.influxdb: missing; required when destination.type includes influxdb`,
+    );
   }
   return problems;
 }
@@ -116,12 +123,17 @@ function crossKeyProblems(candidate: unknown): string[] {
  * Validates a raw config tree (a deep copy is made: the `config` package freezes its objects)
  * and returns the config with defaults applied, or every problem found.
  */
-export function validateAuditEventsConfig(raw: unknown, validate = createConfigValidator()): ConfigValidation {
+export function validateAuditEventsConfig(
+  raw: unknown,
+  validate = createConfigValidator(),
+): ConfigValidation {
   const candidate = structuredClone(raw ?? {});
   const valid = validate(candidate);
   const schemaProblems = (validate.errors ?? [])
     .map((error) => formatProblem(error, candidate))
     .filter((line): line is string => line !== null);
   const problems = [...new Set([...schemaProblems, ...crossKeyProblems(candidate)])];
-  return valid && problems.length === 0 ? { ok: true, config: candidate as AuditEventsConfig } : { ok: false, problems };
+  return valid && problems.length === 0
+    ? { ok: true, config: candidate as AuditEventsConfig }
+    : { ok: false, problems };
 }

@@ -117,7 +117,9 @@ export class BatchDelivery {
   }
 
   /** One sink.write; settles what was written and dead-letters what was rejected. */
-  private async writeOnce(pending: readonly DeliveryItem[]): Promise<{ kept: DeliveryItem[]; failure?: unknown }> {
+  private async writeOnce(
+    pending: readonly DeliveryItem[],
+  ): Promise<{ kept: DeliveryItem[]; failure?: unknown }> {
     let result: WriteResult;
     try {
       result = await this.options.sink.write(pending);
@@ -133,16 +135,22 @@ export class BatchDelivery {
       this.options.logger.debug(`${this.options.destinationId}: wrote ${written.length} event(s)`);
       this.options.settled(written);
     }
-    let failure = result.failure ?? (kept.size > 0 ? new TransientError('the sink kept events without a reason') : undefined);
+    let failure =
+      result.failure ??
+      (kept.size > 0 ? new TransientError('the sink kept events without a reason') : undefined);
     if (result.rejected.length > 0) {
       try {
         await this.deadLetter(result.rejected.map(refusalOf));
       } catch (error) {
         // Kept unsettled: written again, refused again, dead-lettered again once there is room.
         for (const item of rejected) kept.add(item);
-        failure = new TransientError(`could not write the dead-letter file: ${errorMessage(error)}`, undefined, {
-          cause: error,
-        });
+        failure = new TransientError(
+          `could not write the dead-letter file: ${errorMessage(error)}`,
+          undefined,
+          {
+            cause: error,
+          },
+        );
       }
     }
     return { kept: pending.filter((item) => kept.has(item)), failure };
@@ -156,7 +164,9 @@ export class BatchDelivery {
   private async isolate(kept: DeliveryItem[], refusal: RefusedBatchError): Promise<boolean> {
     this.counters.failuresInARow = 0;
     if (kept.length === 1) {
-      return this.deadLetterUntilDone([refusalOf({ item: kept[0], reason: refusal.reason, ...refusal.details })]);
+      return this.deadLetterUntilDone([
+        refusalOf({ item: kept[0], reason: refusal.reason, ...refusal.details }),
+      ]);
     }
     for (const chunk of chunks(kept, nextIsolationSize(kept.length, this.options.maxBatchSize))) {
       if (!(await this.deliver(chunk))) return false;
@@ -185,7 +195,12 @@ export class BatchDelivery {
     this.counters.rejected += records.length;
     for (const record of records) {
       this.options.logger.error(
-        { eventId: record.eventId, seq: record.seq, status: record.status, file: this.options.deadLetters.currentPath() },
+        {
+          eventId: record.eventId,
+          seq: record.seq,
+          status: record.status,
+          file: this.options.deadLetters.currentPath(),
+        },
         `${this.options.destinationId} refused event ${record.eventId} (${record.reason}); moved to the dead-letter file`,
       );
     }
@@ -206,7 +221,12 @@ export class BatchDelivery {
 
   private logFailure(failure: unknown, itemCount: number, delayMs: number): void {
     const { destinationId, logger } = this.options;
-    const fields = { err: this.counters.lastError, items: itemCount, failuresInARow: this.counters.failuresInARow, retryInMs: delayMs };
+    const fields = {
+      err: this.counters.lastError,
+      items: itemCount,
+      failuresInARow: this.counters.failuresInARow,
+      retryInMs: delayMs,
+    };
     if (failure instanceof ConfigurationError) {
       const now = this.now();
       if (now - this.lastConfigurationLogAt < CONFIGURATION_LOG_INTERVAL_MS) return;
@@ -217,7 +237,10 @@ export class BatchDelivery {
       );
       return;
     }
-    logger.warn(fields, `${destinationId}: write of ${itemCount} event(s) failed (${this.counters.lastError}); retrying in ${delayMs} ms`);
+    logger.warn(
+      fields,
+      `${destinationId}: write of ${itemCount} event(s) failed (${this.counters.lastError}); retrying in ${delayMs} ms`,
+    );
   }
 
   private now(): number {

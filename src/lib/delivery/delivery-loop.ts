@@ -83,7 +83,9 @@ export class DeliveryLoop {
     if (this.running) return;
     this.running = this.run().catch((error: unknown) => {
       // A bug, not a destination failure: say so loudly; the events stay in the log.
-      this.options.logger.error(`${this.id}: delivery stopped by an unexpected error: ${errorMessage(error)}`);
+      this.options.logger.error(
+        `${this.id}: delivery stopped by an unexpected error: ${errorMessage(error)}`,
+      );
     });
     // The target just became ready (InfluxDB's startup hooks): a write waiting out a back-off goes now.
     void this.options.destination.ready?.then(() => this.delivery.retryNow());
@@ -157,7 +159,10 @@ export class DeliveryLoop {
     for (;;) {
       if (this.stopped) return null;
       const signal = this.readWake.signal;
-      const entries = await cursor.next(max, { waitMs: this.draining ? 0 : destination.writeFrequency, signal });
+      const entries = await cursor.next(max, {
+        waitMs: this.draining ? 0 : destination.writeFrequency,
+        signal,
+      });
       if (entries.length > 0) {
         this.buffered += entries.length;
         return this.withRecords(entries);

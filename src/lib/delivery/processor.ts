@@ -4,7 +4,11 @@
  * `queue.maxConcurrent` handlers at a time (screenshot downloads are network-bound).
  */
 import pLimit, { type LimitFunction } from 'p-limit';
-import { computeHandlerExtras, createAuditEventHandlers, type AuditEventHandler } from '../audit-events/handlers.js';
+import {
+  computeHandlerExtras,
+  createAuditEventHandlers,
+  type AuditEventHandler,
+} from '../audit-events/handlers.js';
 import { toAuditRecord } from '../audit-events/record.js';
 import type { AuditEnvelope, AuditRecord, HandlerExtras } from '../audit-events/types.js';
 import type { LogEntry } from '../audit-journal/event-log.js';
@@ -51,7 +55,10 @@ export class AuditEventProcessor {
       entries.map((entry) =>
         this.recordFor(entry).then(
           (record): BuiltRecord => ({ entry, record }),
-          (error: unknown): BuiltRecord => ({ entry, failure: `could not build the record: ${errorMessage(error)}` }),
+          (error: unknown): BuiltRecord => ({
+            entry,
+            failure: `could not build the record: ${errorMessage(error)}`,
+          }),
         ),
       ),
     );
@@ -70,7 +77,8 @@ export class AuditEventProcessor {
     if (!shared) {
       shared = { record: this.buildRecord(entry.envelope), readersLeft: this.options.readers };
       this.shared.set(entry.seq, shared);
-      if (this.shared.size > this.options.maxShared) this.shared.delete(this.shared.keys().next().value as number);
+      if (this.shared.size > this.options.maxShared)
+        this.shared.delete(this.shared.keys().next().value as number);
     }
     shared.readersLeft -= 1;
     if (shared.readersLeft <= 0) this.shared.delete(entry.seq);

@@ -22,7 +22,8 @@ export const MAX_SERVER_RETRY_AFTER_MS = 60 * 60 * 1000;
 
 /** What the server asked to wait, in ms, when the failure says so. */
 function serverRetryAfterMs(failure: unknown): number {
-  if (failure instanceof TransientError || failure instanceof ConfigurationError) return failure.retryAfterMs ?? 0;
+  if (failure instanceof TransientError || failure instanceof ConfigurationError)
+    return failure.retryAfterMs ?? 0;
   return 0;
 }
 
@@ -33,7 +34,10 @@ export function retryDelayMs(
   failure: unknown,
   random: () => number = Math.random,
 ): number {
-  const exponential = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.max(0, failuresInARow - 1));
+  const exponential = Math.min(
+    policy.maxDelayMs,
+    policy.initialDelayMs * 2 ** Math.max(0, failuresInARow - 1),
+  );
   const jittered = exponential / 2 + random() * (exponential / 2);
   return Math.round(Math.max(jittered, Math.min(serverRetryAfterMs(failure), MAX_SERVER_RETRY_AFTER_MS)));
 }

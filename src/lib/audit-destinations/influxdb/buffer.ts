@@ -15,7 +15,12 @@ import { allWritten, type BatchItem, type Rejection, type Sink, type WriteResult
 import { influxConnection } from './connection.js';
 import { startInfluxSetup } from './init.js';
 import { toLineProtocol, type LineProtocolOptions } from './line-protocol.js';
-import { buildAuditInfluxPointModel, influxMappingOptions, resolveIdTags, type InfluxMappingOptions } from './point-model.js';
+import {
+  buildAuditInfluxPointModel,
+  influxMappingOptions,
+  resolveIdTags,
+  type InfluxMappingOptions,
+} from './point-model.js';
 import type { InfluxPointWriter } from './point-writer.js';
 import { InfluxWriteError, refusesCredentials } from './write-errors.js';
 import { createInfluxPointWriter } from './writers.js';
@@ -75,7 +80,9 @@ export class InfluxSink implements Sink {
 
   async write(batch: readonly BatchItem<AuditRecord>[]): Promise<WriteResult> {
     if (!this.targetReady()) {
-      throw new TransientError('the InfluxDB target is not confirmed to exist yet; events wait in the journal');
+      throw new TransientError(
+        'the InfluxDB target is not confirmed to exist yet; events wait in the journal',
+      );
     }
     const pending: PendingPoint[] = [];
     const rejected: Rejection[] = [];
@@ -83,7 +90,10 @@ export class InfluxSink implements Sink {
       try {
         pending.push({ item, line: this.prepared.get(item) ?? this.lineOf(item) });
       } catch (error) {
-        rejected.push({ item, reason: `could not convert the event to line protocol: ${errorMessage(error)}` });
+        rejected.push({
+          item,
+          reason: `could not convert the event to line protocol: ${errorMessage(error)}`,
+        });
       }
     }
     const result = await this.writeSplittingTooLarge(pending);
@@ -159,7 +169,10 @@ function warnAboutIdTags(config: InfluxdbConfig, logger: Logger): void {
   );
 }
 
-export function createInfluxdbDestination(config: InfluxdbConfig, deps: InfluxdbDestinationDeps): AuditDestination {
+export function createInfluxdbDestination(
+  config: InfluxdbConfig,
+  deps: InfluxdbDestinationDeps,
+): AuditDestination {
   warnAboutIdTags(config, deps.logger);
   let setupDone = false;
   // InfluxDB 3 creates a missing database on the first write to it: writing before the startup

@@ -27,7 +27,8 @@ function urlHost(host: string): string {
 
 /** The block of the configured version (the config schema requires it; this is a guard). */
 export function versionBlock<T>(block: T | undefined, version: number): T {
-  if (block === undefined) throw new Error(`destination.influxdb.v${version}Config is required for version ${version}`);
+  if (block === undefined)
+    throw new Error(`destination.influxdb.v${version}Config is required for version ${version}`);
   return block;
 }
 

@@ -181,7 +181,8 @@ export function toLineProtocol(point: InfluxPointModel, options: LineProtocolOpt
   let line = escapeMeasurement(point.measurement);
   for (const key of Object.keys(point.tags).sort()) {
     const value = point.tags[key];
-    if (value !== '') line += `,${escapeKeyOrTagValue(key)}=${escapeKeyOrTagValue(toCarriableTagText(value))}`;
+    if (value !== '')
+      line += `,${escapeKeyOrTagValue(key)}=${escapeKeyOrTagValue(toCarriableTagText(value))}`;
   }
   const fieldKeys = Object.keys(point.fields).sort();
   const fields: string[] = [];
@@ -205,7 +206,11 @@ export function toLineProtocol(point: InfluxPointModel, options: LineProtocolOpt
     if (key < TRUNCATED_FIELDS_KEY) sortedBeforeTruncated += 1;
   }
   if (truncated) {
-    fields.splice(sortedBeforeTruncated, 0, `${TRUNCATED_FIELDS_KEY}=${quoteStringField(truncated.join(','))}`);
+    fields.splice(
+      sortedBeforeTruncated,
+      0,
+      `${TRUNCATED_FIELDS_KEY}=${quoteStringField(truncated.join(','))}`,
+    );
   }
   return `${line} ${fields.join(',')} ${point.timestampNs.toString()}`;
 }

@@ -16,7 +16,11 @@ export function createInfluxPointWriter(config: InfluxdbConfig, logger: Logger):
   switch (config.version) {
     case 1: {
       const v1 = versionBlock(config.v1Config, 1);
-      return createV1PointWriter({ ...connection, database: v1.dbName, retentionPolicy: v1.retentionPolicy.name });
+      return createV1PointWriter({
+        ...connection,
+        database: v1.dbName,
+        retentionPolicy: v1.retentionPolicy.name,
+      });
     }
     case 2: {
       const v2 = versionBlock(config.v2Config, 2);

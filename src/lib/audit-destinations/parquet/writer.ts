@@ -17,8 +17,21 @@ import { fsyncDirectory, writeNewFileDurably } from '../../durable-files.js';
 import { RefusedBatchError, TransientError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { AuditDestination } from '../destination.js';
-import { allWritten, writtenUntil, type BatchItem, type Rejection, type Sink, type WriteResult } from '../sink.js';
-import { isPartFileDate, parsePartFileName, partFileName, tempFileName, tempFileOwner } from './part-files.js';
+import {
+  allWritten,
+  writtenUntil,
+  type BatchItem,
+  type Rejection,
+  type Sink,
+  type WriteResult,
+} from '../sink.js';
+import {
+  isPartFileDate,
+  parsePartFileName,
+  partFileName,
+  tempFileName,
+  tempFileOwner,
+} from './part-files.js';
 import { PARQUET_LAYOUT_VERSION, staticTagsJson, toParquetColumnData } from './schema.js';
 import { formatSeqRange, highestWrittenSeq, LOG_ID_KEY, SEQ_RANGE_KEY } from './written-seqs.js';
 
@@ -126,7 +139,10 @@ export class ParquetPartFileSink implements Sink {
   /** Next part number to try per date; a guess that link() confirms or moves past. */
   private readonly nextPartByDate = new Map<string, number>();
   /** Files encoded ahead by prepare(), by their first row; used when write() gets the same rows. */
-  private readonly prepared = new WeakMap<BatchItem<AuditRecord>, { last: BatchItem<AuditRecord>; bytes: Uint8Array }>();
+  private readonly prepared = new WeakMap<
+    BatchItem<AuditRecord>,
+    { last: BatchItem<AuditRecord>; bytes: Uint8Array }
+  >();
 
   constructor(private readonly options: ParquetPartFileSinkOptions) {}
 
@@ -185,9 +201,13 @@ export class ParquetPartFileSink implements Sink {
       part = await this.publish(tempPath, date, firstCandidate);
     } catch (error) {
       // A full disk, a lost mount, a permission: time or a person may fix it; the rows wait in the log.
-      throw new TransientError(`could not write a part file in ${this.options.directory}: ${errorMessage(error)}`, undefined, {
-        cause: error,
-      });
+      throw new TransientError(
+        `could not write a part file in ${this.options.directory}: ${errorMessage(error)}`,
+        undefined,
+        {
+          cause: error,
+        },
+      );
     } finally {
       await this.removeTempFile(tempPath);
     }
@@ -205,7 +225,11 @@ export class ParquetPartFileSink implements Sink {
     } catch (error) {
       // The same rows would fail the same way again. The loop narrows the batch down to the
       // row(s) that cannot be encoded and dead-letters them.
-      throw new RefusedBatchError(`could not encode as Parquet: ${errorMessage(error)}`, {}, { cause: error });
+      throw new RefusedBatchError(
+        `could not encode as Parquet: ${errorMessage(error)}`,
+        {},
+        { cause: error },
+      );
     }
   }
 
@@ -215,7 +239,9 @@ export class ParquetPartFileSink implements Sink {
     const kvMetadata = [
       { key: LAYOUT_VERSION_KEY, value: PARQUET_LAYOUT_VERSION },
       ...(range === null ? [] : [{ key: SEQ_RANGE_KEY, value: range }]),
-      ...(range === null || this.options.logId === undefined ? [] : [{ key: LOG_ID_KEY, value: this.options.logId }]),
+      ...(range === null || this.options.logId === undefined
+        ? []
+        : [{ key: LOG_ID_KEY, value: this.options.logId }]),
     ];
     const buffer = parquetWriteBuffer({
       columnData: toParquetColumnData(
@@ -295,8 +321,11 @@ export async function createParquetDestination(
     logger: deps.logger,
     logId: deps.logId,
   });
-  const durableThrough = deps.logId === undefined ? 0 : await highestWrittenSeq(directory, deps.logId, deps.logger);
-  deps.logger.info(`Parquet destination writes to ${directory}; its files hold events up to #${durableThrough}`);
+  const durableThrough =
+    deps.logId === undefined ? 0 : await highestWrittenSeq(directory, deps.logId, deps.logger);
+  deps.logger.info(
+    `Parquet destination writes to ${directory}; its files hold events up to #${durableThrough}`,
+  );
   return {
     id: 'parquet',
     sink,
