@@ -7,7 +7,9 @@ import { Command } from 'commander';
 import { createAuditModule } from './lib/audit-module.js';
 import { ConfigFileError, loadRawAuditEventsConfig } from './lib/config/load.js';
 import { validateAuditEventsConfig } from './lib/config/validate.js';
-import { createLogger, type LogLevel } from './lib/logger.js';
+import { errorMessage } from './lib/errors.js';
+import type { LogLevel } from './lib/logger.js';
+import { createProgramLogger } from './lib/program-logger.js';
 
 const EXIT_CONFIG_ERROR = 2;
 const EXIT_START_FAILED = 1;
@@ -49,15 +51,11 @@ async function main(): Promise<void> {
   const validation = validateAuditEventsConfig(raw);
   if (!validation.ok) failConfig(validation.problems);
 
-  const logger = createLogger(options.loglevel);
+  const logger = await createProgramLogger({ level: options.loglevel });
   const module = createAuditModule(validation.config, { logger, version });
-  try {
-    await module.start();
-  } catch (error) {
-    logger.error({ err: error }, `audit module failed to start: ${(error as Error).message}`);
-    process.exit(EXIT_START_FAILED);
-  }
-
+  // The handlers come before start(): a signal that arrives while it runs (or the moment it
+  // says it listens) must stop the module cleanly, not kill the process with it half started.
+  const started = module.start();
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -66,16 +64,25 @@ async function main(): Promise<void> {
     }
     stopping = true;
     logger.info(`${signal} received: no longer accepting events, writing what is buffered`);
-    module.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    started
+      .catch(() => undefined) // a failed start is reported below and exits on its own
+      .then(() => module.stop())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error(`shutdown failed: ${errorMessage(error)}`);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  try {
+    await started;
+  } catch (error) {
+    logger.error(`audit module failed to start: ${errorMessage(error)}`);
+    process.exit(EXIT_START_FAILED);
+  }
 }
 
 await main();

@@ -145,9 +145,11 @@ function answerEveryErrorInOneShape(app: FastifyInstance, { config, logger }: Au
 function logRefusal(logger: Logger, request: FastifyRequest, apiError: ApiError, cause: unknown): void {
   const where = { method: request.method, url: request.url, statusCode: apiError.statusCode };
   if (apiError.statusCode === 500) {
-    logger.error({ ...where, error: errorMessage(cause) }, 'audit API: unexpected error');
+    logger.error(`audit API: unexpected error in ${where.method} ${where.url}: ${errorMessage(cause)}`);
   } else {
-    logger.debug({ ...where, reason: apiError.message }, 'audit API: request refused');
+    logger.debug(
+      `audit API: ${where.method} ${where.url} refused with ${where.statusCode}: ${apiError.message}`,
+    );
   }
 }
 
@@ -286,7 +288,7 @@ function createAuditEventHandler({ accept, logger }: AuditApiDeps) {
       );
     }
     await accept(envelope);
-    logger.debug({ eventId: envelope.eventId, type: envelope.type }, 'audit event accepted');
+    logger.debug(`audit event ${envelope.eventId} (${envelope.type}) accepted`);
     return reply.code(202).send(acceptedReplyBody());
   };
 }

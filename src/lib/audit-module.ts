@@ -77,7 +77,7 @@ async function openEventLog(config: AuditEventsConfig, logger: Logger, baseDir: 
     maxBytes: config.journal.maxBytes,
     fsync: config.journal.fsync,
     destinationIds: configuredDestinationIds(config.destination),
-    logger: logger.child({ component: 'journal' }),
+    logger,
   });
 }
 
@@ -141,7 +141,7 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
           cursor: eventLog.openCursor(destination.id, { atLeast: destination.durableThrough }),
           processor,
           deadLetters: deadLetterFileFor(config, destination.id, baseDir),
-          logger: logger.child({ destination: destination.id }),
+          logger,
         }),
     );
     api = await buildAuditEventsApi({ config, logger, accept, health, version: deps.version });
@@ -193,6 +193,6 @@ async function closeQuietly(destination: AuditDestination, logger: Logger): Prom
   try {
     await destination.close();
   } catch (error) {
-    logger.error({ err: errorMessage(error) }, `destination ${destination.id} failed to close`);
+    logger.error(`destination ${destination.id} failed to close: ${errorMessage(error)}`);
   }
 }

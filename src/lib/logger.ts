@@ -1,38 +1,43 @@
 /**
- * The module's logger: pino (fastify's own), one instance built at start and injected
- * everywhere. Secrets are redacted at every level.
+ * What the module logs through: any object with these five methods, each taking a message
+ * string. A winston logger (Butler SOS's) is one as it is; the program's own logger
+ * (program-logger.ts) is one; nothing here needs a logger of a particular library. Messages
+ * carry what an administrator needs in their text: never a payload above debug, never a secret.
  */
-import { pino, type Logger as PinoLogger } from 'pino';
+export interface Logger {
+  error(message: string): void;
+  warn(message: string): void;
+  info(message: string): void;
+  verbose(message: string): void;
+  debug(message: string): void;
+}
 
-export type Logger = Pick<PinoLogger, 'error' | 'warn' | 'info' | 'debug' | 'child' | 'level'>;
+/** Butler SOS's log levels, most severe first (winston's npm levels). */
+export const LOG_LEVELS = ['error', 'warn', 'info', 'verbose', 'debug', 'silly'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export type LogLevel = 'error' | 'warn' | 'info' | 'verbose' | 'debug' | 'silent';
+const LOGGER_METHODS = ['error', 'warn', 'info', 'verbose', 'debug'] as const;
 
-/** Keys whose values never reach a log line, whatever the level. */
-export const REDACTED_KEYS = [
-  'apiToken',
-  'token',
-  'password',
-  'passphrase',
-  '*.apiToken',
-  '*.token',
-  '*.password',
-  '*.passphrase',
-  'headers.authorization',
-  'req.headers.authorization',
-];
+/** Whether `candidate` has the five methods a Logger needs; the missing ones otherwise. */
+export function missingLoggerMethods(candidate: unknown): string[] {
+  return LOGGER_METHODS.filter(
+    (method) => typeof (candidate as Record<string, unknown> | null)?.[method] !== 'function',
+  );
+}
 
-export function createLogger(level: LogLevel = 'info', destination?: NodeJS.WritableStream): Logger {
-  const options = {
-    level: level === 'verbose' ? 'info' : level,
-    base: { module: 'audit-events' },
-    redact: { paths: REDACTED_KEYS, censor: '***' },
-    timestamp: pino.stdTimeFunctions.isoTime,
+/** `<prefix>: <message>` on every line: the logs of one part of the module (a destination). */
+export function prefixedLogger(logger: Logger, prefix: string): Logger {
+  return {
+    error: (message) => logger.error(`${prefix}: ${message}`),
+    warn: (message) => logger.warn(`${prefix}: ${message}`),
+    info: (message) => logger.info(`${prefix}: ${message}`),
+    verbose: (message) => logger.verbose(`${prefix}: ${message}`),
+    debug: (message) => logger.debug(`${prefix}: ${message}`),
   };
-  return destination ? pino(options, destination as pino.DestinationStream) : pino(options);
 }
 
 /** A logger that drops everything: for tests that do not look at logs. */
 export function createSilentLogger(): Logger {
-  return pino({ level: 'silent' });
+  const ignore = () => {};
+  return { error: ignore, warn: ignore, info: ignore, verbose: ignore, debug: ignore };
 }

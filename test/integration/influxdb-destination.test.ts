@@ -5,7 +5,6 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { createAuditModule, type AuditModule } from '../../src/lib/audit-module.js';
@@ -17,7 +16,8 @@ import { DeadLetterFile } from '../../src/lib/audit-destinations/dead-letter.js'
 import { utcDate } from '../../src/lib/audit-events/event-time.js';
 import type { AuditEnvelope } from '../../src/lib/audit-events/types.js';
 import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
-import { createLogger, createSilentLogger } from '../../src/lib/logger.js';
+import { createSilentLogger } from '../../src/lib/logger.js';
+import { recordingLogger } from '../support/recording-logger.js';
 import { makeAuditRecord } from '../support/audit-records.js';
 import { deliverRecords } from '../support/deliver.js';
 import { destinationHealth } from '../support/audit-api.js';
@@ -120,17 +120,8 @@ describe('InfluxDB destination, end to end', function () {
       ...extra,
     });
     if (!validation.ok) throw new Error(validation.problems.join('\n'));
-    const logs: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-        done();
-      },
-    });
-    const module = createAuditModule(validation.config, {
-      logger: createLogger('info', sink),
-      version: 'test',
-    });
+    const { logger, lines: logs } = recordingLogger('info');
+    const module = createAuditModule(validation.config, { logger, version: 'test' });
     const address = await module.start();
     const entry = { baseUrl: `http://127.0.0.1:${address?.port}`, module, logs, journalDirectory };
     running.push(entry);

@@ -8,7 +8,6 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import sinon from 'sinon';
@@ -22,7 +21,8 @@ import {
   encodeRecord,
 } from '../../src/lib/audit-journal/record-format.js';
 import { ServiceUnavailableError } from '../../src/lib/errors.js';
-import { createLogger, createSilentLogger } from '../../src/lib/logger.js';
+import { createSilentLogger } from '../../src/lib/logger.js';
+import { recordingLogger } from '../support/recording-logger.js';
 import { fileHandlePrototype } from '../support/datasync-gate.js';
 import { describeEventLogContract } from '../support/event-log-contract.js';
 import { freshEnvelope } from '../support/fixtures.js';
@@ -96,18 +96,6 @@ function recordBoundaries(bytes: Buffer): number[] {
     boundaries.push(offset);
   }
   return boundaries;
-}
-
-/** A real pino logger whose lines the test can read. */
-function recordingLogger() {
-  const lines: Array<{ level: number; msg: string; [key: string]: unknown }> = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)));
-      done();
-    },
-  });
-  return { logger: createLogger('info', stream), lines };
 }
 
 /** Counts real fdatasync calls made through any FileHandle (the file system itself is untouched). */
@@ -244,11 +232,13 @@ describe('Journal: the EventLog contract, journal specifics', () => {
 
     await reopened.close();
     await writeFile(path.join(directory, 'journal-id'), 'garbage');
-    const { logger, lines } = recordingLogger();
+    const { logger, lines } = recordingLogger('info');
     const renamed = await openIn(directory, { logger });
     expect(renamed.id).to.match(/^[0-9a-f-]{36}$/);
     expect(renamed.id).to.not.equal(first.id);
-    expect(lines.some((line) => line.level === 50 && line.msg.includes('journal id file'))).to.equal(true);
+    expect(lines.some((line) => line.startsWith('error: ') && line.includes('journal id file'))).to.equal(
+      true,
+    );
   });
 
   it('refuses a cursor for a destination it was not opened with, and a second one for the same destination', async () => {
@@ -275,7 +265,7 @@ describe('Journal: durability and recovery', () => {
     ackAll(influx, (await readExactly(influx, 10)).slice(0, 3));
     await first.close();
 
-    const { logger, lines } = recordingLogger();
+    const { logger, lines } = recordingLogger('info');
     const second = await openIn(directory, { logger });
     expect(second.backlog().checkpoints).to.deep.equal({ parquet: 6, influxdb: 3 });
     const replayParquet = await readExactly(second.openCursor('parquet'), 4);
@@ -287,7 +277,7 @@ describe('Journal: durability and recovery', () => {
     expect(await second.append(envelope())).to.equal(11);
 
     expect(lines).to.have.length(1);
-    expect(lines[0].msg).to.match(
+    expect(lines[0]).to.match(
       /3 segment\(s\), 10 entries \(#1\.\.#10\), \d+ bytes; checkpoints parquet=#6 influxdb=#3; no damaged tail/,
     );
   });
@@ -332,10 +322,10 @@ describe('Journal: durability and recovery', () => {
       const goodBytes = boundaries[goodRecords];
       await writeFile(file, (await readFile(file)).subarray(0, offset));
 
-      const { logger, lines } = recordingLogger();
+      const { logger, lines } = recordingLogger('info');
       const journal = await openIn(directory, { logger, destinationIds: ['parquet'] });
       expect(lines).to.have.length(1);
-      expect(lines[0].msg)
+      expect(lines[0])
         .to.include(`cut ${offset - goodBytes} byte(s)`)
         .and.include(`at byte ${goodBytes}`);
       expect((await stat(file)).size).to.equal(goodBytes);
@@ -356,9 +346,9 @@ describe('Journal: durability and recovery', () => {
     bytes[boundaries[2] + HEADER_BYTES + 30] ^= 0x04;
     await writeFile(file, bytes);
 
-    const { logger, lines } = recordingLogger();
+    const { logger, lines } = recordingLogger('info');
     const journal = await openIn(directory, { logger, destinationIds: ['parquet'] });
-    expect(lines[0].msg)
+    expect(lines[0])
       .to.include(`cut ${bytes.length - boundaries[2]} byte(s)`)
       .and.include('CRC mismatch');
     const replay = await readExactly(journal.openCursor('parquet'), 2);
@@ -370,9 +360,9 @@ describe('Journal: durability and recovery', () => {
     const directory = await tempDirectory();
     const records = [1, 2, 4].map((seq) => encodeRecord(seq, encodePayload(envelope())));
     await writeFile(path.join(directory, '0000000000000001.seg'), Buffer.concat(records));
-    const { logger, lines } = recordingLogger();
+    const { logger, lines } = recordingLogger('info');
     const journal = await openIn(directory, { logger });
-    expect(lines[0].msg).to.include(`cut ${records[2].length} byte(s)`).and.include('expected #3, found #4');
+    expect(lines[0]).to.include(`cut ${records[2].length} byte(s)`).and.include('expected #3, found #4');
     expect(journal.lastSeq).to.equal(2);
   });
 
@@ -386,15 +376,12 @@ describe('Journal: durability and recovery', () => {
     bytes[recordBoundaries(bytes)[2] + HEADER_BYTES + 5] ^= 0xff; // record #3 of #1..#4
     await writeFile(path.join(directory, oldest), bytes);
 
-    const { logger, lines } = recordingLogger();
+    const { logger, lines } = recordingLogger('info');
     const journal = await openIn(directory, { logger, destinationIds: ['parquet'] });
     const replay = await readExactly(journal.openCursor('parquet'), 8);
     expect(seqsOf(replay)).to.deep.equal([1, 2, ...range(5, 10)]);
-    const damage = lines.find((line) => line.level === 50);
-    expect(damage?.msg)
-      .to.include(oldest)
-      .and.include('damaged at byte')
-      .and.include('entries up to #4 are lost');
+    const damage = lines.find((line) => line.startsWith('error: '));
+    expect(damage).to.include(oldest).and.include('damaged at byte').and.include('entries up to #4 are lost');
   });
 });
 

@@ -14,12 +14,11 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { createAuditModule, type AuditModule } from '../../src/lib/audit-module.js';
 import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
-import { createLogger } from '../../src/lib/logger.js';
+import { recordingLogger } from '../support/recording-logger.js';
 import {
   auditWireCaseArbitrary,
   plainWireCase,
@@ -217,7 +216,7 @@ describe('the ingest path, property-based: hostile envelopes are stored exactly 
   let baseUrl: string;
   let journalDirectory: string;
   let exportDirectory: string;
-  const errorLogs: string[] = [];
+  let errorLogs: string[] = [];
 
   before(async () => {
     influxd = await startInfluxd();
@@ -243,14 +242,10 @@ describe('the ingest path, property-based: hostile envelopes are stored exactly 
       },
     });
     if (!validation.ok) throw new Error(validation.problems.join('\n'));
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        errorLogs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-        done();
-      },
-    });
+    const recorded = recordingLogger('error');
+    errorLogs = recorded.lines;
     module = createAuditModule(validation.config, {
-      logger: createLogger('error', sink),
+      logger: recorded.logger,
       version: 'property',
     });
     const address = await module.start();

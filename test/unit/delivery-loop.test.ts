@@ -223,7 +223,7 @@ describe('DeliveryLoop', () => {
       const attempts = sink.attempts.length;
       expect(attempts).to.be.greaterThan(3);
       expect(logger.error.callCount).to.equal(2);
-      expect(logger.error.firstCall.args[1]).to.include('check the token').and.include('none are dropped');
+      expect(logger.error.firstCall.args[0]).to.include('check the token').and.include('none are dropped');
       expect(cursor.checkpoint).to.equal(0);
       expect(existsSync(deadLetterPath())).to.equal(false);
       await clock.tickAsync(3_600_000);

@@ -35,7 +35,7 @@ describe('AuditEventProcessor', () => {
     ]);
     expect(forParquet).to.equal(forInflux); // one record object, built once
     expect(warn.callCount).to.equal(1);
-    expect(warn.firstCall.args[1]).to.match(/cannot capture visualization type/);
+    expect(warn.firstCall.args[0]).to.match(/cannot capture visualization type/);
   });
 
   it('shares the record of an event without a handler too, and forgets it once every reader took it', async () => {

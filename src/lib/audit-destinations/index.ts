@@ -12,7 +12,7 @@ import type { AuditEnvelope, HandlerExtras } from '../audit-events/types.js';
 import type { AuditEventsConfig, DestinationType } from '../config/schema.js';
 import { parseDestinationTypes } from '../config/validate.js';
 import { RefusedBatchError, errorMessage } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { prefixedLogger, type Logger } from '../logger.js';
 import { DeadLetterFile, type DeadLetterRecord } from './dead-letter.js';
 import type { AuditDestination } from './destination.js';
 import { createInfluxdbDestination } from './influxdb/buffer.js';
@@ -48,7 +48,7 @@ export async function createAuditDestinationsFromConfig(
 ): Promise<AuditDestination[]> {
   const destinations: AuditDestination[] = [];
   for (const id of configuredDestinationIds(destinationConfig)) {
-    const logger = deps.logger.child({ destination: id });
+    const logger = prefixedLogger(deps.logger, id);
     switch (id) {
       case 'parquet':
         destinations.push(

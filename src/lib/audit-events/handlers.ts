@@ -35,7 +35,6 @@ const handleAppModelValidated: AuditEventHandler = (envelope) => {
 const handleUnsupportedVisualization: AuditEventHandler = (envelope, { logger }) => {
   const event = envelope.payload.event ?? {};
   logger.warn(
-    { eventId: envelope.eventId, objectId: event.objectId ?? null, vizType: event.vizType },
     `Audit.qs cannot capture visualization type '${String(event.vizType)}' (object ${String(event.objectId ?? 'unknown')})`,
   );
   return {};

@@ -78,8 +78,7 @@ export class CatchUpReader {
       } catch (error) {
         // The CRC matched, so these are the bytes that were appended; they can only be skipped.
         this.options.logger.error(
-          { seq: record.seq, destination: this.options.destinationId, err: errorMessage(error) },
-          `journal entry #${record.seq} is not valid JSON; skipped for ${this.options.destinationId}`,
+          `journal entry #${record.seq} is not valid JSON (${errorMessage(error)}); skipped for ${this.options.destinationId}`,
         );
       }
     }
@@ -90,12 +89,6 @@ export class CatchUpReader {
     const next = this.catalog.after(reader.segment);
     const lost = next ? `entries up to #${next.firstSeq - 1}` : 'the entries after it';
     this.options.logger.error(
-      {
-        segment: reader.segment.path,
-        offset: reader.goodBytes,
-        problem: reader.problem,
-        destination: this.options.destinationId,
-      },
       `journal segment ${reader.segment.path} is damaged at byte ${reader.goodBytes} (${reader.problem}); ` +
         `the rest of it is skipped for ${this.options.destinationId}: ${lost} are lost`,
     );

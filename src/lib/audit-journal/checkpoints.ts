@@ -107,10 +107,7 @@ export class CheckpointStore {
     } catch (error) {
       this.dirty = true;
       this.failed = true;
-      this.options.logger.warn(
-        { err: errorMessage(error) },
-        `could not save journal checkpoints: ${errorMessage(error)}`,
-      );
+      this.options.logger.warn(`could not save journal checkpoints: ${errorMessage(error)}`);
       return;
     }
     await this.options.onPersisted();

@@ -20,9 +20,8 @@ export function logJournalOpened(
     `journal ${settings.directory}: ${segments} segment(s), ${entries} entries` +
     `${entries > 0 ? ` (#${oldestSeq}..#${lastSeq})` : ''}, ${bytes} bytes; ` +
     `checkpoints ${describeCheckpoints(checkpoints)}; ${describeCut(cut)}`;
-  const fields = { directory: settings.directory, segments, entries, bytes, lastSeq, checkpoints, cut };
-  if (cut) settings.logger.warn(fields, message);
-  else settings.logger.info(fields, message);
+  if (cut) settings.logger.warn(message);
+  else settings.logger.info(message);
 }
 
 function describeCheckpoints(checkpoints: Record<string, number>): string {

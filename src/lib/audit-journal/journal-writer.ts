@@ -190,7 +190,6 @@ export class JournalWriter {
    */
   private async abandon(group: PendingAppend[], error: unknown): Promise<void> {
     this.settings.logger.error(
-      { err: errorMessage(error), seqs: [group[0].seq, group[group.length - 1].seq] },
       `journal write failed (${errorMessage(error)}): ${group.length} event(s) refused`,
     );
     await this.segment?.discardUncommitted().catch(() => undefined);

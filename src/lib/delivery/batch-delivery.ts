@@ -195,12 +195,6 @@ export class BatchDelivery {
     this.counters.rejected += records.length;
     for (const record of records) {
       this.options.logger.error(
-        {
-          eventId: record.eventId,
-          seq: record.seq,
-          status: record.status,
-          file: this.options.deadLetters.currentPath(),
-        },
         `${this.options.destinationId} refused event ${record.eventId} (${record.reason}); moved to the dead-letter file`,
       );
     }
@@ -221,24 +215,16 @@ export class BatchDelivery {
 
   private logFailure(failure: unknown, itemCount: number, delayMs: number): void {
     const { destinationId, logger } = this.options;
-    const fields = {
-      err: this.counters.lastError,
-      items: itemCount,
-      failuresInARow: this.counters.failuresInARow,
-      retryInMs: delayMs,
-    };
     if (failure instanceof ConfigurationError) {
       const now = this.now();
       if (now - this.lastConfigurationLogAt < CONFIGURATION_LOG_INTERVAL_MS) return;
       this.lastConfigurationLogAt = now;
       logger.error(
-        fields,
         `${destinationId}: write refused (${failure.message}): ${failure.fix}. Events are kept and retried; none are dropped.`,
       );
       return;
     }
     logger.warn(
-      fields,
       `${destinationId}: write of ${itemCount} event(s) failed (${this.counters.lastError}); retrying in ${delayMs} ms`,
     );
   }

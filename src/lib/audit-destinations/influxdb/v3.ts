@@ -8,6 +8,7 @@
  * (`timeout` is its deprecated alias); a timeout rejects with RequestTimedOutError.
  */
 import { InfluxDBClient, setLogger } from '@influxdata/influxdb3-client';
+import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { fromInfluxdataClientError } from './write-errors.js';
 import type { InfluxConnection } from './connection.js';
@@ -27,8 +28,10 @@ type V3WriterOptions = Pick<InfluxConnection, 'url' | 'timeoutMs'> & {
  */
 function routeClientLogs(logger: Logger): void {
   setLogger({
-    error: (message, error) => logger.debug({ err: error }, `influxdb3-client: ${message}`),
-    warn: (message, error) => logger.warn({ err: error }, `influxdb3-client: ${message}`),
+    error: (message, error) =>
+      logger.debug(`influxdb3-client: ${message}${error ? ` (${errorMessage(error)})` : ''}`),
+    warn: (message, error) =>
+      logger.warn(`influxdb3-client: ${message}${error ? ` (${errorMessage(error)})` : ''}`),
   });
 }
 

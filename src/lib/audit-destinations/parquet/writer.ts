@@ -130,7 +130,7 @@ async function removeStaleTempFiles(directory: string, logger: Logger): Promise<
     const pid = tempFileOwner(name);
     if (pid === null || isProcessAlive(pid)) continue;
     await rm(path.join(directory, name), { force: true });
-    logger.info({ file: name }, `removed ${name}, left over by process ${pid} that no longer runs`);
+    logger.info(`removed ${name}, left over by process ${pid} that no longer runs`);
   }
 }
 
@@ -212,10 +212,7 @@ export class ParquetPartFileSink implements Sink {
       await this.removeTempFile(tempPath);
     }
     await this.syncDirectoryAfterPublish();
-    this.options.logger.info(
-      { file: partFileName(date, part), rows: items.length },
-      `wrote ${partFileName(date, part)} (${items.length} rows)`,
-    );
+    this.options.logger.info(`wrote ${partFileName(date, part)} (${items.length} rows)`);
   }
 
   /** The rows as a Parquet file; whatever fails here is about the rows, not the disk. */
