@@ -81,6 +81,11 @@ async function openEventLog(config: AuditEventsConfig, logger: Logger, baseDir: 
   });
 }
 
+/** Whether a destination stores the envelope itself (Parquet's envelope column). */
+function keepsEnvelope(config: AuditEventsConfig): boolean {
+  return configuredDestinationIds(config.destination).includes('parquet') && config.destination.parquet.includeEnvelope;
+}
+
 /** Records two destinations can share: each reads one batch in flight and one ahead. */
 function sharedRecordBound(destinations: AuditDestination[]): number {
   return 4 * Math.max(1, ...destinations.map((destination) => destination.maxBatchSize));
@@ -131,6 +136,7 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
       maxConcurrent: config.queue.maxConcurrent,
       readers: destinations.length,
       maxShared: sharedRecordBound(destinations),
+      record: { withEnvelope: keepsEnvelope(config) },
       logger,
     });
     loops = destinations.map(

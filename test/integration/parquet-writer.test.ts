@@ -114,6 +114,7 @@ describe('Parquet destination (file system + DuckDB)', function () {
       writeFrequency: 60000,
       staticTags: [],
       compression: 'snappy',
+      includeEnvelope: true,
       ...overrides,
     };
   }

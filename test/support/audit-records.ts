@@ -40,6 +40,7 @@ export function makeAuditRecord(overrides: Partial<AuditRecord> = {}): AuditReco
     screenshotUrl: null,
     screenshotSavedPaths: null,
     objectData: null,
+    envelope: null,
     ...overrides,
   };
 }

@@ -62,6 +62,7 @@ describe('config schema', () => {
       writeFrequency: 20000,
       staticTags: [],
       compression: 'snappy',
+      includeEnvelope: true,
     });
   });
 

@@ -114,12 +114,14 @@ describe('buildAuditInfluxPointModel', () => {
   it('writes selection details, screenshot URL, saved paths and object data as strings', () => {
     const selection = buildAuditInfluxPointModel(
       toAuditRecord(loadFixture('selection.state.changed'), {
-        selectionDetails: [{ qField: 'Region', qSelectedCount: 2, qSelected: 'Nordics, Baltics' }],
+        selectionDetails: [
+          { qField: 'Region', qSelectedCount: 2, qSelected: 'Nordics, Baltics', qStateName: '$' },
+        ],
       }),
       MAPPING,
     );
     expect(selection.fields.selectionDetails).to.equal(
-      '[{"qField":"Region","qSelectedCount":2,"qSelected":"Nordics, Baltics"}]',
+      '[{"qField":"Region","qSelectedCount":2,"qSelected":"Nordics, Baltics","qStateName":"$"}]',
     );
 
     const paths = ['/data/shots/a b.png', 'C:\\shots\\b.png'];

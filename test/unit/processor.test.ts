@@ -62,13 +62,35 @@ describe('AuditEventProcessor', () => {
     expect(await recordOf(processor, entries[10_000])).to.equal(ahead[10_000]); // the newest is still shared
   });
 
-  it('reduces selection details to qField, qSelectedCount and qSelected', async () => {
+  it('reduces selection details to qField, qSelectedCount, qSelected and qStateName', async () => {
     const processor = processorWith({ maxConcurrent: 1, readers: 1 });
-    const record = await recordOf(processor, { seq: 1, envelope: loadFixture('selection.state.changed') });
+    const envelope = loadFixture('selection.state.changed');
+    const details = envelope.payload.event!.details as Array<Record<string, unknown>>;
+    details[1] = { ...details[1], qStateName: 'Comparison' }; // an alternate state
+    const record = await recordOf(processor, { seq: 1, envelope });
     expect(JSON.parse(record.selectionDetails ?? '')).to.deep.equal([
-      { qField: 'Region', qSelectedCount: 2, qSelected: 'Nordics, Baltics' },
-      { qField: 'Year', qSelectedCount: 1, qSelected: '2026' },
+      { qField: 'Region', qSelectedCount: 2, qSelected: 'Nordics, Baltics', qStateName: '$' },
+      { qField: 'Year', qSelectedCount: 1, qSelected: '2026', qStateName: 'Comparison' },
     ]);
+  });
+
+  it("takes a loaded sheet's id from the event when the context has none", async () => {
+    const processor = processorWith({ maxConcurrent: 1, readers: 1 });
+    const envelope = loadFixture('navigation.sheet.loaded');
+    const sheetId = envelope.payload.context!.sheetId;
+    delete envelope.payload.context!.sheetId;
+    envelope.payload.event = { ...envelope.payload.event, sheetId };
+    expect((await recordOf(processor, { seq: 1, envelope })).sheetId).to.equal(sheetId);
+    // The context wins when it has one.
+    envelope.payload.context!.sheetId = 'from-context';
+    expect((await recordOf(processor, { seq: 2, envelope })).sheetId).to.equal('from-context');
+  });
+
+  it('keeps the envelope as JSON text in the record only when asked to', async () => {
+    const envelope = loadFixture('object.view.duration');
+    const withEnvelope = processorWith({ record: { withEnvelope: true } });
+    expect(JSON.parse((await recordOf(withEnvelope, { seq: 1, envelope })).envelope!)).to.deep.equal(envelope);
+    expect((await recordOf(processorWith(), { seq: 1, envelope })).envelope).to.equal(null);
   });
 
   it('gives a replayed event the same extras (handlers are idempotent)', async () => {

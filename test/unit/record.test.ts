@@ -32,6 +32,7 @@ describe('toAuditRecord', () => {
       screenshotUrl: null,
       screenshotSavedPaths: null,
       objectData: null,
+      envelope: null,
     });
   });
 
@@ -43,10 +44,12 @@ describe('toAuditRecord', () => {
 
   it('takes selection details, screenshot paths and dataStateId from the handler extras', () => {
     const selection = toAuditRecord(loadFixture('selection.state.changed'), {
-      selectionDetails: [{ qField: 'Region', qSelectedCount: 2, qSelected: 'Nordics, Baltics' }],
+      selectionDetails: [
+          { qField: 'Region', qSelectedCount: 2, qSelected: 'Nordics, Baltics', qStateName: '$' },
+        ],
     });
     expect(selection.selectionDetails).to.equal(
-      '[{"qField":"Region","qSelectedCount":2,"qSelected":"Nordics, Baltics"}]',
+      '[{"qField":"Region","qSelectedCount":2,"qSelected":"Nordics, Baltics","qStateName":"$"}]',
     );
     const screenshot = toAuditRecord(loadFixture('screenshot.url.received'), {
       screenshot: { savedPaths: ['/data/shots/a.png'] },
@@ -60,6 +63,19 @@ describe('toAuditRecord', () => {
     const validated = loadFixture('app.model.validated');
     delete validated.payload.event?.dataStateId;
     expect(toAuditRecord(validated, { dataStateId: 42 }).dataStateId).to.equal(42);
+  });
+
+  it('stores a dataStateId sent as a string of digits as that integer, and nothing else as one', () => {
+    const envelope = loadFixture('event.unsupported.visualization');
+    const withDataState = (dataStateId: unknown) =>
+      toAuditRecord({ ...envelope, payload: { ...envelope.payload, event: { ...envelope.payload.event, dataStateId } } })
+        .dataStateId;
+    expect(withDataState('1792915020488')).to.equal(1792915020488);
+    expect(withDataState(1792915020488)).to.equal(1792915020488);
+    expect(withDataState('12a')).to.equal(null);
+    expect(withDataState('-5')).to.equal(null);
+    expect(withDataState('99999999999999999')).to.equal(null); // beyond 2^53: no exact integer
+    expect(withDataState(null)).to.equal(null);
   });
 
   it('maps the UTC date, not the local one, on either side of midnight', () => {

@@ -20,6 +20,8 @@ function reduceSelectionDetails(details: unknown): SelectionDetail[] {
     qField: item?.qField ?? null,
     qSelectedCount: item?.qSelectedCount ?? null,
     qSelected: item?.qSelected ?? null,
+    // Tells a selection in an alternate state from one in the default state ('$').
+    qStateName: item?.qStateName ?? null,
   }));
 }
 
@@ -30,6 +32,12 @@ const handleSelectionStateChanged: AuditEventHandler = (envelope) => ({
 const handleAppModelValidated: AuditEventHandler = (envelope) => {
   const dataStateId = envelope.payload.event?.dataStateId;
   return { dataStateId: typeof dataStateId === 'number' ? dataStateId : null };
+};
+
+/** Some extension versions send the sheet only in the event, not in the context. */
+const handleSheetLoaded: AuditEventHandler = (envelope) => {
+  const sheetId = envelope.payload.event?.sheetId;
+  return typeof sheetId === 'string' && sheetId !== '' ? { sheetId } : {};
 };
 
 const handleUnsupportedVisualization: AuditEventHandler = (envelope, { logger }) => {
@@ -46,6 +54,7 @@ export function createAuditEventHandlers(): ReadonlyMap<string, AuditEventHandle
     ['selection.state.changed', handleSelectionStateChanged],
     ['app.model.validated', handleAppModelValidated],
     ['event.unsupported.visualization', handleUnsupportedVisualization],
+    ['navigation.sheet.loaded', handleSheetLoaded],
   ]);
 }
 

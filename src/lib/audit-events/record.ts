@@ -41,12 +41,27 @@ function safeInteger(value: unknown): number | null {
   return typeof value === 'number' && Number.isSafeInteger(value) ? value : null;
 }
 
+/** A safe integer, or a string of decimal digits that is one (dataStateId may come as either). */
+function integerOrDigits(value: unknown): number | null {
+  if (typeof value === 'string' && /^\d{1,16}$/.test(value)) return safeInteger(Number(value));
+  return safeInteger(value);
+}
+
 function jsonText(value: unknown): string | null {
   if (value === undefined || value === null) return null;
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-export function toAuditRecord(envelope: AuditEnvelope, extras: HandlerExtras = {}): AuditRecord {
+export interface RecordOptions {
+  /** Keep the envelope as JSON text in the record (Parquet's `envelope` column); off, null. */
+  withEnvelope?: boolean;
+}
+
+export function toAuditRecord(
+  envelope: AuditEnvelope,
+  extras: HandlerExtras = {},
+  options: RecordOptions = {},
+): AuditRecord {
   const context = envelope.payload?.context ?? {};
   const event = envelope.payload?.event ?? {};
   const objectData = event.objectData as { objectType?: unknown } | undefined;
@@ -62,7 +77,7 @@ export function toAuditRecord(envelope: AuditEnvelope, extras: HandlerExtras = {
     ...parseUserIdentity(user),
     appId: nonEmptyText(context.appId),
     appName: nonEmptyText(context.appName),
-    sheetId: nonEmptyText(context.sheetId),
+    sheetId: nonEmptyText(context.sheetId) ?? nonEmptyText(extras.sheetId),
     sheetName: nonEmptyText(context.sheetName),
     objectId: nonEmptyText(event.objectId),
     objectType:
@@ -74,10 +89,11 @@ export function toAuditRecord(envelope: AuditEnvelope, extras: HandlerExtras = {
     leftAt: text(event.leftAt),
     enterSelectionTxnId: nonEmptyText(event.enterSelectionTxnId),
     leaveSelectionTxnId: nonEmptyText(event.leaveSelectionTxnId),
-    dataStateId: safeInteger(event.dataStateId) ?? safeInteger(extras.dataStateId),
+    dataStateId: integerOrDigits(event.dataStateId) ?? safeInteger(extras.dataStateId),
     selectionDetails: extras.selectionDetails ? JSON.stringify(extras.selectionDetails) : null,
     screenshotUrl: nonEmptyText(event.screenshotUrl),
     screenshotSavedPaths: extras.screenshot ? JSON.stringify(extras.screenshot.savedPaths) : null,
     objectData: jsonText(event.objectData),
+    envelope: options.withEnvelope ? JSON.stringify(envelope) : null,
   };
 }

@@ -32,12 +32,15 @@ export interface SelectionDetail {
   qField: unknown;
   qSelectedCount: unknown;
   qSelected: unknown;
+  qStateName: unknown;
 }
 
 /** What a type handler adds to an event; computed once per event and shared by destinations. */
 export interface HandlerExtras {
   selectionDetails?: SelectionDetail[];
   dataStateId?: number | null;
+  /** navigation.sheet.loaded: the sheet of `payload.event` when the context has none. */
+  sheetId?: string;
   screenshot?: { savedPaths: string[] };
 }
 
@@ -79,4 +82,9 @@ export interface AuditRecord {
   /** The saved screenshot files as a JSON array of absolute paths. */
   readonly screenshotSavedPaths: string | null;
   readonly objectData: string | null;
+  /**
+   * The envelope as accepted, as JSON text, when a destination keeps it (Parquet's
+   * includeEnvelope): whatever the extension sends that no column holds is never lost.
+   */
+  readonly envelope: string | null;
 }

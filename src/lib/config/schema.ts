@@ -155,6 +155,11 @@ const parquetSchema = {
       errorMessage: { enum: "must be 'snappy', 'gzip' or 'none' (hyparquet-writer has no built-in zstd)" },
     },
     rowGroupSize: { type: 'integer', minimum: 1 },
+    includeEnvelope: {
+      type: 'boolean',
+      default: true,
+      description: 'keep the envelope as received in the envelope column',
+    },
   },
 } as const;
 

@@ -9,7 +9,7 @@ import {
   createAuditEventHandlers,
   type AuditEventHandler,
 } from '../audit-events/handlers.js';
-import { toAuditRecord } from '../audit-events/record.js';
+import { toAuditRecord, type RecordOptions } from '../audit-events/record.js';
 import type { AuditEnvelope, AuditRecord, HandlerExtras } from '../audit-events/types.js';
 import type { LogEntry } from '../audit-journal/event-log.js';
 import { errorMessage } from '../errors.js';
@@ -36,6 +36,8 @@ export interface AuditEventProcessorOptions {
    * built again when it gets there (handlers are idempotent and the mapping is pure).
    */
   maxShared: number;
+  /** How records are built (the envelope kept as text when Parquet keeps it). */
+  record?: RecordOptions;
   logger: Logger;
 }
 
@@ -86,6 +88,6 @@ export class AuditEventProcessor {
   }
 
   private async buildRecord(envelope: AuditEnvelope): Promise<AuditRecord> {
-    return toAuditRecord(envelope, await this.processAuditEventEnvelope(envelope));
+    return toAuditRecord(envelope, await this.processAuditEventEnvelope(envelope), this.options.record);
   }
 }

@@ -8,7 +8,7 @@ import type { AuditRecord } from '../../audit-events/types.js';
 import type { StaticTag } from '../../config/schema.js';
 
 /** Written into every file's key-value metadata; bump it when the layout changes. */
-export const PARQUET_LAYOUT_VERSION = '1';
+export const PARQUET_LAYOUT_VERSION = '2';
 
 /** hyparquet-writer basic types: STRING is BYTE_ARRAY annotated UTF8. */
 type ParquetColumnType = 'STRING' | 'INT64' | 'BOOLEAN';
@@ -69,6 +69,8 @@ const PARQUET_COLUMNS: readonly ParquetColumn[] = [
   text('screenshotSavedPaths', (record) => record.screenshotSavedPaths),
   text('objectData', (record) => record.objectData),
   text('tags', (_record, context) => context.tagsJson),
+  // Layout 2: the envelope as accepted (includeEnvelope), so that nothing the extension sends is lost.
+  text('envelope', (record) => record.envelope),
 ];
 
 /** The `tags` column's value: `{"name": "value", ...}`, or null when no static tags are set. */
