@@ -40,6 +40,7 @@ export async function benchBatchFill(
       writeFrequency: 20000,
       staticTags: [],
       compression: 'snappy',
+      includeEnvelope: true,
     },
     { logger, logId: journal.id },
   );

@@ -1,15 +1,19 @@
+#!/usr/bin/env node
 /**
- * Entry point: reads the CLI flags, loads and validates the config (exit 2 on problems, one
- * line each), starts the audit module and stops it cleanly on SIGINT/SIGTERM.
+ * The program (`npm start`, or the package's `butler-sos-audit-events` bin): reads the flags
+ * and the config file (exit 2 with one line per problem), starts the audit module with its own
+ * logger, and stops it cleanly on SIGINT/SIGTERM.
  */
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import path from 'node:path';
+import { Command, Option } from 'commander';
 import { createAuditModule } from './lib/audit-module.js';
-import { ConfigFileError, loadRawAuditEventsConfig } from './lib/config/load.js';
+import { configSource, ConfigFileError, loadButlerSosConfig } from './lib/config/load.js';
+import { programSettingsOf } from './lib/config/program-settings.js';
 import { validateAuditEventsConfig } from './lib/config/validate.js';
 import { errorMessage } from './lib/errors.js';
-import type { LogLevel } from './lib/logger.js';
-import { createProgramLogger } from './lib/program-logger.js';
+import { LOG_LEVELS, type LogLevel } from './lib/logger.js';
+import { createProgramLogger, type LogFormat } from './lib/program-logger.js';
 
 const EXIT_CONFIG_ERROR = 2;
 const EXIT_START_FAILED = 1;
@@ -21,19 +25,32 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-function parseArguments(version: string) {
-  const program = new Command()
-    .name('butler-sos')
-    .description('Butler SOS audit events: receives Audit.qs events and stores them in Parquet and InfluxDB')
-    .version(version)
-    .option('-c, --configfile <file>', 'YAML config file (default: config/default.yaml)')
-    .option('-l, --loglevel <level>', 'error, warn, info, verbose or debug', 'info')
-    .parse();
-  return program.opts<{ configfile?: string; loglevel: LogLevel }>();
+interface ProgramOptions {
+  configfile?: string;
+  loglevel?: LogLevel;
+  logFormat: LogFormat;
 }
 
-function failConfig(problems: string[]): never {
-  process.stderr.write(`Invalid configuration (${problems.length} problem(s)):\n`);
+function parseArguments(version: string): ProgramOptions {
+  const program = new Command()
+    .name('butler-sos-audit-events')
+    .description('Butler SOS audit events: receives Audit.qs events and stores them in Parquet and InfluxDB')
+    .version(version)
+    .option('-c, --configfile <file>', 'YAML config file (default: the embedded config/default.yaml)')
+    .addOption(
+      new Option('-l, --loglevel <level>', 'log level; overrides Butler-SOS.logLevel').choices(LOG_LEVELS),
+    )
+    .addOption(
+      new Option('--log-format <format>', "'text' (time level: message) or 'json' (one JSON object per line)")
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+    .parse();
+  return program.opts<ProgramOptions>();
+}
+
+function failConfig(source: string, problems: string[]): never {
+  process.stderr.write(`Invalid configuration in ${source} (${problems.length} problem(s)):\n`);
   for (const problem of problems) process.stderr.write(`  ${problem}\n`);
   process.exit(EXIT_CONFIG_ERROR);
 }
@@ -41,18 +58,27 @@ function failConfig(problems: string[]): never {
 async function main(): Promise<void> {
   const version = packageVersion();
   const options = parseArguments(version);
-  let raw: unknown;
+  const source = configSource(options.configfile);
+  let butlerSos: Record<string, unknown>;
   try {
-    raw = await loadRawAuditEventsConfig(options.configfile);
+    butlerSos = await loadButlerSosConfig(options.configfile);
   } catch (error) {
-    if (error instanceof ConfigFileError) failConfig([error.message]);
+    if (error instanceof ConfigFileError) failConfig(source, [error.message]);
     throw error;
   }
-  const validation = validateAuditEventsConfig(raw);
-  if (!validation.ok) failConfig(validation.problems);
+  const validation = validateAuditEventsConfig(butlerSos);
+  const program = programSettingsOf(butlerSos);
+  const problems = [...(validation.ok ? [] : validation.problems), ...(program.ok ? [] : program.problems)];
+  if (!validation.ok || !program.ok) failConfig(source, problems);
 
-  const logger = await createProgramLogger({ level: options.loglevel });
-  const module = createAuditModule(validation.config, { logger, version });
+  const { settings } = program;
+  const logger = await createProgramLogger({
+    level: options.loglevel ?? settings.logLevel,
+    format: options.logFormat,
+    fileDirectory: settings.fileLogging ? path.resolve(settings.logDirectory) : undefined,
+  });
+  logger.info(`butler-sos-audit-events ${version}, config ${source}`);
+  const module = createAuditModule(validation.config, { logger, version, configWarnings: validation.warnings });
   // The handlers come before start(): a signal that arrives while it runs (or the moment it
   // says it listens) must stop the module cleanly, not kill the process with it half started.
   const started = module.start();

@@ -10,6 +10,7 @@ import {
   configuredDestinationIds,
   createAuditDestinationsFromConfig,
   deadLetterFileFor,
+  keepsEnvelope,
 } from './audit-destinations/index.js';
 import type { AuditDestination } from './audit-destinations/destination.js';
 import type { EventLog } from './audit-journal/event-log.js';
@@ -27,6 +28,8 @@ export interface AuditModuleDeps {
   baseDir?: string;
   /** Butler SOS version, reported by test-connection. */
   version: string;
+  /** What the config asks for that this module does not do (validateAuditEventsConfig's warnings), logged at start. */
+  configWarnings?: readonly string[];
 }
 
 export interface AuditModule {
@@ -81,13 +84,8 @@ async function openEventLog(config: AuditEventsConfig, logger: Logger, baseDir: 
   });
 }
 
-/** Whether a destination stores the envelope itself (Parquet's envelope column). */
-function keepsEnvelope(config: AuditEventsConfig): boolean {
-  return configuredDestinationIds(config.destination).includes('parquet') && config.destination.parquet.includeEnvelope;
-}
-
 /** Records two destinations can share: each reads one batch in flight and one ahead. */
-function sharedRecordBound(destinations: AuditDestination[]): number {
+function sharedRecordBound(destinations: readonly AuditDestination[]): number {
   return 4 * Math.max(1, ...destinations.map((destination) => destination.maxBatchSize));
 }
 
@@ -96,7 +94,7 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
   const baseDir = deps.baseDir ?? process.cwd();
   let log: EventLog | null = null;
   let accepting = false;
-  let destinations: AuditDestination[] = [];
+  let destinations: readonly AuditDestination[] = [];
   let loops: DeliveryLoop[] = [];
   let api: Awaited<ReturnType<typeof buildAuditEventsApi>> | null = null;
 
@@ -123,15 +121,12 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
       logger.info('auditEvents.enable is false: the audit API is not started');
       return null;
     }
+    for (const warning of deps.configWarnings ?? []) logger.warn(warning);
     logStartWarnings(config, logger);
     // The log first: destinations record its id next to the sequence numbers they keep.
     const eventLog = await openEventLog(config, logger, baseDir);
     log = eventLog;
-    destinations = await createAuditDestinationsFromConfig(config.destination, {
-      logger,
-      baseDir,
-      logId: eventLog.id,
-    });
+    destinations = (await createAuditDestinationsFromConfig(config, { logger, baseDir, logId: eventLog.id })).list;
     const processor = new AuditEventProcessor({
       maxConcurrent: config.queue.maxConcurrent,
       readers: destinations.length,

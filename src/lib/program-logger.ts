@@ -61,6 +61,8 @@ export async function createProgramLogger(options: ProgramLoggerOptions): Promis
       frequency: 'daily',
       dateFormat: 'yyyy-MM-dd',
       mkdir: true,
+      // Every line is on disk when it returns: the program exits right after its last line.
+      sync: true,
     });
     streams.push({
       stream: formatted(file as unknown as NodeJS.WritableStream, format),

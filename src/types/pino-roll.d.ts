@@ -8,6 +8,7 @@ declare module 'pino-roll' {
     extension?: string;
     dateFormat?: string;
     mkdir?: boolean;
+    sync?: boolean;
   }
   /** The module itself is the builder (CommonJS `module.exports = function (options)`). */
   export default function build(options: PinoRollOptions): Promise<Writable>;

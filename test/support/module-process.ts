@@ -43,12 +43,19 @@ process.on('exit', () => {
   for (const child of runningChildren) child.kill('SIGKILL');
 });
 
-export function spawnModule(
-  args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
-): Omit<ModuleProcess, 'baseUrl'> {
-  if (!existsSync(PROGRAM)) throw new Error(`${PROGRAM} is missing: run npm run build`);
-  const child = spawn(process.execPath, [PROGRAM, ...args], {
+export interface SpawnOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** An executable to run instead of `node dist/butler-sos.js` (an installed package's bin). */
+  program?: string;
+}
+
+export function spawnModule(args: string[], options: SpawnOptions = {}): Omit<ModuleProcess, 'baseUrl'> {
+  if (!options.program && !existsSync(PROGRAM)) throw new Error(`${PROGRAM} is missing: run npm run build`);
+  const [command, commandArgs] = options.program
+    ? [options.program, args]
+    : [process.execPath, [PROGRAM, ...args]];
+  const child = spawn(command, commandArgs, {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, NODE_OPTIONS: '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

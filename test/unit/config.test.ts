@@ -47,7 +47,15 @@ describe('config schema', () => {
     expect(config.apiToken).to.equal('');
     expect(config.rateLimit).to.deep.equal({ enable: true, maxPerMinute: 300 });
     expect(config.bodyLimitBytes).to.equal(1048576);
-    expect(config.queue).to.deep.equal({ maxConcurrent: 10, maxSize: 10000 });
+    expect(config.queue).to.deep.equal({
+      maxConcurrent: 10,
+      maxSize: 10000,
+      backpressureThreshold: 80,
+      rateLimit: { enable: false, maxMessagesPerMinute: 600 },
+      queueMetrics: {
+        influxdb: { enable: false, writeFrequency: 20000, measurementName: 'audit_events_queue', tags: [] },
+      },
+    });
     expect(config.journal).to.deep.equal({
       enable: true,
       directory: 'audit-events/journal',

@@ -1,14 +1,12 @@
 /**
  * The destination registry: which destinations the config asks for, built from their config
  * blocks. A new destination is one sink plus one entry here; the HTTP layer, the log and the
- * delivery loop do not change.
- *
- * It also holds writeAuditEventToDestinations(), the seam the design names for a host that
- * runs its own queue instead of the journal: one event written to every destination now.
+ * delivery loop do not change. It also gives writeAuditEventToDestinations(), the seam the
+ * design names for a host that runs its own queue instead of the journal.
  */
 import path from 'node:path';
 import { toAuditRecord } from '../audit-events/record.js';
-import type { AuditEnvelope, HandlerExtras } from '../audit-events/types.js';
+import type { AuditEnvelope, AuditRecord, HandlerExtras } from '../audit-events/types.js';
 import type { AuditEventsConfig, DestinationType } from '../config/schema.js';
 import { parseDestinationTypes } from '../config/validate.js';
 import { RefusedBatchError, errorMessage } from '../errors.js';
@@ -33,6 +31,11 @@ export function configuredDestinationIds(
   return destinationConfig.enable ? parseDestinationTypes(destinationConfig.type).types : [];
 }
 
+/** Whether a destination stores the envelope itself (Parquet's envelope column): records then carry it. */
+export function keepsEnvelope(config: AuditEventsConfig): boolean {
+  return configuredDestinationIds(config.destination).includes('parquet') && config.destination.parquet.includeEnvelope;
+}
+
 /** `<journal.directory>/dead-letter/<destination>-YYYYMMDD.ndjson`, resolved against `baseDir`. */
 export function deadLetterFileFor(
   config: AuditEventsConfig,
@@ -42,45 +45,63 @@ export function deadLetterFileFor(
   return new DeadLetterFile(path.resolve(baseDir, config.journal.directory, 'dead-letter'), destinationId);
 }
 
+export interface AuditDestinations {
+  /** The configured destinations, each with its sink and batching (the delivery loops read these). */
+  readonly list: readonly AuditDestination[];
+  /**
+   * writeAuditEventToDestinations(), as the seeds name it, for a host that runs its own queue
+   * instead of the journal: writes one event, with the extras its handler computed, to every
+   * destination now. A destination that refuses the event for its content gets it in its
+   * dead-letter file; one that cannot write it now (down, misconfigured) does not stop the others,
+   * and the promise then rejects with every such failure, so that the host's queue can try again
+   * (InfluxDB overwrites a repeated event; Parquet wrote nothing of it).
+   */
+  writeAuditEventToDestinations(envelope: AuditEnvelope, extras?: HandlerExtras): Promise<void>;
+  /** Stops the destinations' background work and closes their clients. */
+  close(): Promise<void>;
+}
+
+/** The destinations `config` turns on, built from their blocks. */
 export async function createAuditDestinationsFromConfig(
-  destinationConfig: AuditEventsConfig['destination'],
+  config: AuditEventsConfig,
   deps: DestinationDeps,
-): Promise<AuditDestination[]> {
-  const destinations: AuditDestination[] = [];
-  for (const id of configuredDestinationIds(destinationConfig)) {
+): Promise<AuditDestinations> {
+  const list: AuditDestination[] = [];
+  for (const id of configuredDestinationIds(config.destination)) {
     const logger = prefixedLogger(deps.logger, id);
     switch (id) {
       case 'parquet':
-        destinations.push(
-          await createParquetDestination(destinationConfig.parquet, {
-            logger,
-            baseDir: deps.baseDir,
-            logId: deps.logId,
-          }),
+        list.push(
+          await createParquetDestination(config.destination.parquet, { logger, baseDir: deps.baseDir, logId: deps.logId }),
         );
         break;
       case 'influxdb':
         // The config validation guarantees the block when the type lists influxdb.
-        destinations.push(createInfluxdbDestination(destinationConfig.influxdb!, { logger }));
+        list.push(createInfluxdbDestination(config.destination.influxdb!, { logger }));
         break;
     }
   }
-  return destinations;
+  const targets = list.map((destination) => ({
+    destination,
+    deadLetters: deadLetterFileFor(config, destination.id, deps.baseDir),
+  }));
+  const withEnvelope = keepsEnvelope(config);
+  return {
+    list,
+    writeAuditEventToDestinations: (envelope, extras = {}) =>
+      writeToEveryDestination(targets, toAuditRecord(envelope, extras, { withEnvelope }), envelope),
+    close: async () => {
+      await Promise.all(list.map((destination) => destination.close()));
+    },
+  };
 }
 
-/**
- * writeAuditEventToDestinations(), as the seeds name it: writes one event, with the extras its
- * handler computed, to every destination now. A destination that refuses the event for its
- * content gets it in its dead-letter file; one that cannot write it now (down, misconfigured)
- * does not stop the others, and the promise then rejects with every such failure, so that the
- * host's queue can try again (InfluxDB overwrites a repeated event; Parquet wrote nothing).
- */
-export async function writeAuditEventToDestinations(
+async function writeToEveryDestination(
   targets: ReadonlyArray<{ destination: AuditDestination; deadLetters: DeadLetterFile }>,
+  record: AuditRecord,
   envelope: AuditEnvelope,
-  extras: HandlerExtras = {},
 ): Promise<void> {
-  const item = { value: toAuditRecord(envelope, extras) };
+  const item = { value: record };
   const failures: unknown[] = [];
   await Promise.all(
     targets.map(async ({ destination, deadLetters }) => {
@@ -94,12 +115,7 @@ export async function writeAuditEventToDestinations(
           envelope,
         }));
         if (result.failure instanceof RefusedBatchError) {
-          refused.push({
-            eventId: envelope.eventId,
-            reason: result.failure.reason,
-            ...result.failure.details,
-            envelope,
-          });
+          refused.push({ eventId: envelope.eventId, reason: result.failure.reason, ...result.failure.details, envelope });
         } else if (result.kept.length > 0) {
           throw result.failure;
         }
@@ -109,6 +125,7 @@ export async function writeAuditEventToDestinations(
       }
     }),
   );
-  if (failures.length > 0)
+  if (failures.length > 0) {
     throw new AggregateError(failures, `event ${envelope.eventId} not written to every destination`);
+  }
 }

@@ -1,34 +1,50 @@
 /**
- * Loads `Butler-SOS.auditEvents` through the `config` package, as Butler SOS does:
- * `--configfile <file>` points NODE_CONFIG_DIR at the file's folder and NODE_ENV at its name,
- * so `config` merges that folder's default.yaml (if any) with the file.
+ * Reads the `Butler-SOS` tree of a config file through the `config` package, as Butler SOS
+ * does: `--configfile <file>` points NODE_CONFIG_DIR at the file's folder and NODE_ENV at its
+ * name, so `config` merges that folder's default.yaml (if any) under the file. Without a file
+ * and without NODE_CONFIG_DIR, the package's own config/default.yaml is read, from whatever
+ * folder the program runs in.
  */
 import path from 'node:path';
-import { CONFIG_ROOT } from './validate.js';
+import { fileURLToPath } from 'node:url';
 
 export class ConfigFileError extends Error {
   override readonly name = 'ConfigFileError';
 }
 
+/** The package's config folder: this file is lib/config/ below src/ or dist/. */
+export const PACKAGE_CONFIG_DIR = fileURLToPath(new URL('../../../config/', import.meta.url));
+
 /** Must run before `config` is first imported: it reads these variables once. */
 function pointConfigAtFile(configFile: string): void {
   const absolute = path.resolve(configFile);
   process.env.NODE_CONFIG_DIR = path.dirname(absolute);
-  process.env.NODE_ENV = path.basename(absolute, path.extname(absolute));
+  const name = path.basename(absolute, path.extname(absolute));
+  // default.yaml is read anyway; NODE_ENV=default would only make `config` warn.
+  if (name !== 'default') process.env.NODE_ENV = name;
 }
 
-export async function loadRawAuditEventsConfig(configFile?: string): Promise<unknown> {
+/** Which file the settings come from, for messages. */
+export function configSource(configFile?: string): string {
+  if (configFile !== undefined) return path.resolve(configFile);
+  return path.join(process.env.NODE_CONFIG_DIR ?? PACKAGE_CONFIG_DIR, 'default.yaml');
+}
+
+/** The `Butler-SOS` tree, as plain objects; throws ConfigFileError when it cannot be read or is absent. */
+export async function loadButlerSosConfig(configFile?: string): Promise<Record<string, unknown>> {
   process.env.SUPPRESS_NO_CONFIG_WARNING ??= 'true';
   if (configFile !== undefined) pointConfigAtFile(configFile);
+  else process.env.NODE_CONFIG_DIR ??= PACKAGE_CONFIG_DIR;
   let config: typeof import('config');
   try {
     config = (await import('config')).default;
   } catch (error) {
-    throw new ConfigFileError(`cannot read the config: ${(error as Error).message.split('\n')[0]}`);
+    throw new ConfigFileError(`cannot read the config: ${(error as Error).message.split('\n')[0]}`, {
+      cause: error,
+    });
   }
-  if (!config.has(CONFIG_ROOT)) {
-    const where = configFile ?? path.join(process.env.NODE_CONFIG_DIR ?? 'config', 'default.yaml');
-    throw new ConfigFileError(`${CONFIG_ROOT}: missing in ${where}`);
+  if (!config.has('Butler-SOS')) {
+    throw new ConfigFileError(`${configSource(configFile)} has no Butler-SOS section`);
   }
-  return config.util.toObject(config.get(CONFIG_ROOT));
+  return config.util.toObject(config.get('Butler-SOS')) as Record<string, unknown>;
 }

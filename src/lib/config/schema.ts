@@ -26,6 +26,17 @@ const positiveInt = (defaultValue: number, maximum?: number) =>
     default: defaultValue,
   }) as const;
 
+/** The `influx` package writes measurement names unescaped: only names that need no escaping. */
+const measurementNameSchema = <Default extends string>(defaultName: Default) =>
+  ({
+    type: 'string',
+    pattern: '^[A-Za-z_][A-Za-z0-9_.-]{0,127}$',
+    default: defaultName,
+    errorMessage: {
+      pattern: 'must start with a letter or _ and hold only letters, digits, _ . - (at most 128 characters)',
+    },
+  }) as const;
+
 const writeFrequencySchema = {
   type: 'integer',
   minimum: 0,
@@ -71,7 +82,7 @@ const retentionDurationSchema = {
 const influxV2ConfigSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['org', 'bucket', 'description', 'token'],
+  required: ['org', 'bucket', 'token'],
   properties: {
     org: { type: 'string', minLength: 1 },
     bucket: { type: 'string', minLength: 1 },
@@ -83,7 +94,7 @@ const influxV2ConfigSchema = {
 
 const influxV3ConfigSchema = {
   type: 'object',
-  required: ['database', 'description', 'token'],
+  required: ['database', 'token'],
   properties: {
     database: { type: 'string', minLength: 1 },
     description: { type: 'string', minLength: 1 },
@@ -110,15 +121,7 @@ const influxdbSchema = {
     version: { type: 'integer', enum: [1, 2, 3] },
     maxBatchSize: positiveInt(1000, 10000),
     writeFrequency: writeFrequencySchema,
-    measurementName: {
-      type: 'string',
-      pattern: '^[A-Za-z_][A-Za-z0-9_.-]{0,127}$',
-      default: 'audit_event',
-      errorMessage: {
-        pattern:
-          'must start with a letter or _ and hold only letters, digits, _ . - (at most 128 characters)',
-      },
-    },
+    measurementName: measurementNameSchema('audit_event'),
     auditEventSchemaVersion: { type: 'string', minLength: 1, default: '1' },
     staticTags: staticTagsSchema,
     idTags: { type: 'boolean', description: 'default false on v1 and v2, true on v3' },
@@ -134,8 +137,16 @@ const influxdbSchema = {
   },
   allOf: [
     { if: { properties: { version: { const: 1 } } }, then: { required: ['v1Config'] } },
-    { if: { properties: { version: { const: 2 } } }, then: { required: ['v2Config'] } },
-    { if: { properties: { version: { const: 3 } } }, then: { required: ['v3Config'] } },
+    // A description is needed to create the bucket (v2) and is asked for by Butler SOS (v3), but
+    // only of the configured version: a block kept for another version may leave it out.
+    {
+      if: { properties: { version: { const: 2 } } },
+      then: { required: ['v2Config'], properties: { v2Config: { required: ['description'] } } },
+    },
+    {
+      if: { properties: { version: { const: 3 } } },
+      then: { required: ['v3Config'], properties: { v3Config: { required: ['description'] } } },
+    },
   ],
 } as const;
 
@@ -224,6 +235,40 @@ export const auditEventsConfigSchema = {
       properties: {
         maxConcurrent: positiveInt(10),
         maxSize: positiveInt(10000),
+        backpressureThreshold: {
+          type: 'number',
+          minimum: 0,
+          maximum: 100,
+          default: 80,
+          description: '% of the log full at which it counts as under back-pressure (queue metrics, a warning)',
+        },
+        rateLimit: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            enable: { type: 'boolean', default: false },
+            maxMessagesPerMinute: positiveInt(600),
+          },
+        },
+        queueMetrics: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            influxdb: {
+              type: 'object',
+              additionalProperties: false,
+              default: {},
+              properties: {
+                enable: { type: 'boolean', default: false },
+                writeFrequency: positiveInt(20000),
+                measurementName: measurementNameSchema('audit_events_queue'),
+                tags: staticTagsSchema,
+              },
+            },
+          },
+        },
       },
     },
     journal: {

@@ -1,9 +1,12 @@
 /**
  * Validates `Butler-SOS.auditEvents` against the one schema, applies its defaults, and turns
- * ajv's errors into one readable line per problem: key path, what is wrong, what is allowed.
+ * ajv's errors into one readable line per problem: key path (as written in the file), what is
+ * wrong, what is allowed. Butler SOS's own layouts are turned into this module's first
+ * (butler-sos-layouts.ts).
  */
 import { Ajv, type ErrorObject } from 'ajv';
 import ajvErrors from 'ajv-errors';
+import { toModuleLayout } from './butler-sos-layouts.js';
 import {
   auditEventsConfigSchema,
   DESTINATION_TYPES,
@@ -13,7 +16,16 @@ import {
 
 export const CONFIG_ROOT = 'Butler-SOS.auditEvents';
 
-export type ConfigValidation = { ok: true; config: AuditEventsConfig } | { ok: false; problems: string[] };
+/**
+ * `warnings`: what the file asks for that this module does not do (Butler SOS features it does
+ * not have); log them at start.
+ */
+export type ConfigValidation =
+  | { ok: true; config: AuditEventsConfig; warnings: string[] }
+  | { ok: false; problems: string[] };
+
+/** A key path of the validated section, as the file names it. */
+type PathNamer = (path: string) => string;
 
 function createConfigValidator() {
   const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
@@ -21,10 +33,25 @@ function createConfigValidator() {
   return ajv.compile(auditEventsConfigSchema);
 }
 
-function keyPath(instancePath: string, extraKey?: string): string {
-  const parts = instancePath.split('/').filter(Boolean);
+/** Names paths as the file has them: a key that moved from Butler SOS's layout keeps its own path. */
+function pathNamer(origins: Map<string, string>): PathNamer {
+  return (path) => {
+    const parts = path.split('.');
+    for (let length = parts.length; length > 0; length -= 1) {
+      const origin = origins.get(parts.slice(0, length).join('.'));
+      if (origin !== undefined) return [CONFIG_ROOT, origin, ...parts.slice(length)].join('.');
+    }
+    return [CONFIG_ROOT, ...parts].join('.');
+  };
+}
+
+function keyPath(name: PathNamer, instancePath: string, extraKey?: string): string {
+  const parts = instancePath
+    .split('/')
+    .filter(Boolean)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (extraKey !== undefined) parts.push(extraKey);
-  return [CONFIG_ROOT, ...parts].join('.');
+  return name(parts.join('.'));
 }
 
 function describeValue(value: unknown): string {
@@ -35,29 +62,30 @@ function describeValue(value: unknown): string {
   return String(value);
 }
 
-function formatProblem(error: ErrorObject, root: unknown): string | null {
+function formatProblem(error: ErrorObject, root: unknown, name: PathNamer): string | null {
   const value = valueAt(root, error.instancePath);
   const params = error.params as Record<string, unknown>;
+  const at = (extraKey?: string) => keyPath(name, error.instancePath, extraKey);
   switch (error.keyword) {
     case 'additionalProperties': {
       const allowed = Object.keys(schemaAt(error.schemaPath)?.properties ?? {});
-      return `${keyPath(error.instancePath, String(params.additionalProperty))}: unknown key; allowed here: ${allowed.join(', ')}`;
+      return `${at(String(params.additionalProperty))}: unknown key; allowed here: ${allowed.join(', ')}`;
     }
     case 'required':
-      return `${keyPath(error.instancePath, String(params.missingProperty))}: missing; it is required here`;
+      return `${at(String(params.missingProperty))}: missing; it is required here`;
     case 'type':
-      return `${keyPath(error.instancePath)}: is ${describeValue(value)}, must be ${String(params.type)}`;
+      return `${at()}: is ${describeValue(value)}, must be ${String(params.type)}`;
     case 'enum':
-      return `${keyPath(error.instancePath)}: is ${describeValue(value)}; allowed: ${(params.allowedValues as unknown[]).map(describeValue).join(', ')}`;
+      return `${at()}: is ${describeValue(value)}; allowed: ${(params.allowedValues as unknown[]).map(describeValue).join(', ')}`;
     case 'minimum':
     case 'maximum':
     case 'minLength':
     case 'maxLength':
-      return `${keyPath(error.instancePath)}: is ${describeValue(value)}, ${error.message}`;
+      return `${at()}: is ${describeValue(value)}, ${error.message}`;
     case 'if':
       return null; // the failing `then` branch reports the missing key itself
     default:
-      return `${keyPath(error.instancePath)}: is ${describeValue(value)}, ${error.message}`;
+      return `${at()}: is ${describeValue(value)}, ${error.message}`;
   }
 }
 
@@ -102,38 +130,61 @@ export function parseDestinationTypes(type: string): { types: DestinationType[];
  * Rules across keys. They read the candidate even when the schema failed elsewhere, so that
  * every problem is reported in one run; hence the defensive reads.
  */
-function crossKeyProblems(candidate: unknown): string[] {
+function crossKeyProblems(candidate: unknown, name: PathNamer): string[] {
   const destination = (candidate as { destination?: Partial<AuditEventsConfig['destination']> }).destination;
   if (typeof destination?.type !== 'string') return [];
   const problems: string[] = [];
   const { types, unknown } = parseDestinationTypes(destination.type);
-  const typePath = `${CONFIG_ROOT}.destination.type`;
+  const typePath = name('destination.type');
   for (const name of unknown) {
     problems.push(`${typePath}: unknown destination '${name}'; allowed: ${DESTINATION_TYPES.join(', ')}`);
   }
   if (destination.enable !== false && types.includes('influxdb') && !destination.influxdb) {
-    problems.push(
-      `${CONFIG_ROOT}.destination.influxdb: missing; required when destination.type includes influxdb`,
-    );
+    problems.push(`${name('destination.influxdb')}: missing; required when destination.type includes influxdb`);
   }
   return problems;
 }
 
+type Tree = Record<string, unknown>;
+
+function isTree(value: unknown): value is Tree {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /**
- * Validates a raw config tree (a deep copy is made: the `config` package freezes its objects)
- * and returns the config with defaults applied, or every problem found.
+ * What a caller may pass: a whole config (`{ "Butler-SOS": {...} }`), the `Butler-SOS` tree, or
+ * the `auditEvents` section itself. Returns the section and the tree around it.
  */
-export function validateAuditEventsConfig(
-  raw: unknown,
-  validate = createConfigValidator(),
-): ConfigValidation {
-  const candidate = structuredClone(raw ?? {});
+export function auditEventsSectionOf(tree: unknown): { section: unknown; butlerSos: Tree } | null {
+  if (isTree(tree) && isTree(tree['Butler-SOS'])) return auditEventsSectionOf(tree['Butler-SOS']);
+  if (isTree(tree) && Object.hasOwn(tree, 'auditEvents')) {
+    return tree.auditEvents === undefined || tree.auditEvents === null ? null : { section: tree.auditEvents, butlerSos: tree };
+  }
+  return { section: tree ?? {}, butlerSos: {} };
+}
+
+/**
+ * Validates a config tree (see auditEventsSectionOf; a copy is made: the `config` package freezes
+ * its objects) and returns the config with defaults applied and the warnings for what it asks
+ * and this module does not do, or every problem found.
+ */
+export function validateAuditEventsConfig(tree: unknown, validate = createConfigValidator()): ConfigValidation {
+  const found = auditEventsSectionOf(tree);
+  if (found === null) {
+    return {
+      ok: false,
+      problems: [`${CONFIG_ROOT}: missing; add the section (config/production_template.yaml lists every key)`],
+    };
+  }
+  const layout = toModuleLayout(found.section, found.butlerSos);
+  const name = pathNamer(layout.origins);
+  const candidate = layout.section;
   const valid = validate(candidate);
   const schemaProblems = (validate.errors ?? [])
-    .map((error) => formatProblem(error, candidate))
+    .map((error) => formatProblem(error, candidate, name))
     .filter((line): line is string => line !== null);
-  const problems = [...new Set([...schemaProblems, ...crossKeyProblems(candidate)])];
+  const problems = [...new Set([...layout.problems, ...schemaProblems, ...crossKeyProblems(candidate, name)])];
   return valid && problems.length === 0
-    ? { ok: true, config: candidate as AuditEventsConfig }
+    ? { ok: true, config: candidate as AuditEventsConfig, warnings: layout.warnings }
     : { ok: false, problems };
 }
