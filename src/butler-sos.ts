@@ -78,7 +78,11 @@ async function main(): Promise<void> {
     fileDirectory: settings.fileLogging ? path.resolve(settings.logDirectory) : undefined,
   });
   logger.info(`butler-sos-audit-events ${version}, config ${source}`);
-  const module = createAuditModule(validation.config, { logger, version, configWarnings: validation.warnings });
+  const module = createAuditModule(validation.config, {
+    logger,
+    version,
+    configWarnings: validation.warnings,
+  });
   // The handlers come before start(): a signal that arrives while it runs (or the moment it
   // says it listens) must stop the module cleanly, not kill the process with it half started.
   const started = module.start();

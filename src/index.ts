@@ -54,7 +54,9 @@ export function validateAuditEventsConfig(tree: unknown): ConfigValidation {
 function validated(tree: unknown, logger: Logger): { config: AuditEventsConfig; warnings: string[] } {
   const missing = missingLoggerMethods(logger);
   if (missing.length > 0) {
-    throw new TypeError(`the logger needs these methods, each taking a message string: ${missing.join(', ')}`);
+    throw new TypeError(
+      `the logger needs these methods, each taking a message string: ${missing.join(', ')}`,
+    );
   }
   const result = validate(tree);
   if (!result.ok) throw new InvalidAuditEventsConfigError(result.problems);
@@ -107,7 +109,8 @@ export async function createAuditDestinationsFromConfig(
       await destinations.writeAuditEventToDestinations(envelope, extras);
       return extras;
     },
-    writeAuditEventToDestinations: (envelope, extras) => destinations.writeAuditEventToDestinations(envelope, extras),
+    writeAuditEventToDestinations: (envelope, extras) =>
+      destinations.writeAuditEventToDestinations(envelope, extras),
     close: () => destinations.close(),
   };
 }

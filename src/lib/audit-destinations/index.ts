@@ -33,7 +33,10 @@ export function configuredDestinationIds(
 
 /** Whether a destination stores the envelope itself (Parquet's envelope column): records then carry it. */
 export function keepsEnvelope(config: AuditEventsConfig): boolean {
-  return configuredDestinationIds(config.destination).includes('parquet') && config.destination.parquet.includeEnvelope;
+  return (
+    configuredDestinationIds(config.destination).includes('parquet') &&
+    config.destination.parquet.includeEnvelope
+  );
 }
 
 /** `<journal.directory>/dead-letter/<destination>-YYYYMMDD.ndjson`, resolved against `baseDir`. */
@@ -72,7 +75,11 @@ export async function createAuditDestinationsFromConfig(
     switch (id) {
       case 'parquet':
         list.push(
-          await createParquetDestination(config.destination.parquet, { logger, baseDir: deps.baseDir, logId: deps.logId }),
+          await createParquetDestination(config.destination.parquet, {
+            logger,
+            baseDir: deps.baseDir,
+            logId: deps.logId,
+          }),
         );
         break;
       case 'influxdb':
@@ -115,7 +122,12 @@ async function writeToEveryDestination(
           envelope,
         }));
         if (result.failure instanceof RefusedBatchError) {
-          refused.push({ eventId: envelope.eventId, reason: result.failure.reason, ...result.failure.details, envelope });
+          refused.push({
+            eventId: envelope.eventId,
+            reason: result.failure.reason,
+            ...result.failure.details,
+            envelope,
+          });
         } else if (result.kept.length > 0) {
           throw result.failure;
         }

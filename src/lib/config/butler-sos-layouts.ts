@@ -22,7 +22,13 @@ export interface ModuleLayout {
 const BUTLER_SOS_ONLY_DESTINATIONS = ['qvd', 'json'];
 
 /** Keys Butler SOS allows to be null for "none"; this module wants a list. */
-const NULLABLE_LISTS = new Set(['staticTags', 'allowedOrigins', 'storageTargets', 'allowedImageDownloadHosts', 'tags']);
+const NULLABLE_LISTS = new Set([
+  'staticTags',
+  'allowedOrigins',
+  'storageTargets',
+  'allowedImageDownloadHosts',
+  'tags',
+]);
 
 /** The older template's flat addInImageMetadata flags, by the field they mean now. */
 const OLDER_METADATA_FIELDS: Record<string, string> = {
@@ -183,7 +189,8 @@ function mapOlderScreenshots(layout: LayoutMover): void {
 /** Butler SOS's Qlik client certificate, used for QPS tickets when the screenshots block names none. */
 function qlikCertificateFallback(layout: LayoutMover, butlerSos: Tree): void {
   const mode = layout.get('destination.screenshots.auth.mode');
-  if ((mode !== 'qpsTicket' && mode !== 'userTicket') || layout.has('destination.screenshots.auth.tls')) return;
+  if ((mode !== 'qpsTicket' && mode !== 'userTicket') || layout.has('destination.screenshots.auth.tls'))
+    return;
   const cert = isTree(butlerSos.cert) ? butlerSos.cert : {};
   const tls: Tree = {};
   const from: Array<[string, string]> = [
@@ -219,7 +226,11 @@ function nullListsToEmpty(node: unknown): void {
  * `section`: the raw `auditEvents` tree (a copy is made); `butlerSos`: the rest of the
  * `Butler-SOS` tree, for the settings read from outside the section (the Qlik certificate).
  */
-export function toModuleLayout(section: unknown, butlerSos: Tree = {}, root = 'Butler-SOS.auditEvents'): ModuleLayout {
+export function toModuleLayout(
+  section: unknown,
+  butlerSos: Tree = {},
+  root = 'Butler-SOS.auditEvents',
+): ModuleLayout {
   const copy = isTree(section) ? (structuredClone(section) as Tree) : {};
   const layout = new LayoutMover(copy, root);
   nullListsToEmpty(copy);

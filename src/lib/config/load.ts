@@ -7,6 +7,8 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Parser from 'config/parser.js';
+import { load as parseYaml } from 'js-yaml';
 
 export class ConfigFileError extends Error {
   override readonly name = 'ConfigFileError';
@@ -14,6 +16,13 @@ export class ConfigFileError extends Error {
 
 /** The package's config folder: this file is lib/config/ below src/ or dist/. */
 export const PACKAGE_CONFIG_DIR = fileURLToPath(new URL('../../../config/', import.meta.url));
+
+/** config/parser.js is an ES module whose types are written as CommonJS: its default export is the parser. */
+function yamlParserOf(parser: unknown): {
+  setParser(name: string, fn: (file: string, content: string) => unknown): void;
+} {
+  return parser as never;
+}
 
 /** Must run before `config` is first imported: it reads these variables once. */
 function pointConfigAtFile(configFile: string): void {
@@ -33,6 +42,10 @@ export function configSource(configFile?: string): string {
 /** The `Butler-SOS` tree, as plain objects; throws ConfigFileError when it cannot be read or is absent. */
 export async function loadButlerSosConfig(configFile?: string): Promise<Record<string, unknown>> {
   process.env.SUPPRESS_NO_CONFIG_WARNING ??= 'true';
+  // `config` looks for a YAML parser in the working directory's node_modules, and the program
+  // runs from any directory: it gets ours (one YAML parser for the module, js-yaml).
+  for (const extension of ['yaml', 'yml'])
+    yamlParserOf(Parser).setParser(extension, (_file, content) => parseYaml(content));
   if (configFile !== undefined) pointConfigAtFile(configFile);
   else process.env.NODE_CONFIG_DIR ??= PACKAGE_CONFIG_DIR;
   let config: typeof import('config');

@@ -17,8 +17,11 @@ const DEFAULTS: ProgramSettings = { logLevel: 'info', fileLogging: false, logDir
 export function programSettingsOf(
   butlerSos: Record<string, unknown>,
 ): { ok: true; settings: ProgramSettings } | { ok: false; problems: string[] } {
-  const { logLevel = DEFAULTS.logLevel, fileLogging = DEFAULTS.fileLogging, logDirectory = DEFAULTS.logDirectory } =
-    butlerSos;
+  const {
+    logLevel = DEFAULTS.logLevel,
+    fileLogging = DEFAULTS.fileLogging,
+    logDirectory = DEFAULTS.logDirectory,
+  } = butlerSos;
   const problems: string[] = [];
   if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
     problems.push(`Butler-SOS.logLevel: is ${JSON.stringify(logLevel)}; allowed: ${LOG_LEVELS.join(', ')}`);
@@ -32,6 +35,10 @@ export function programSettingsOf(
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
-    settings: { logLevel: logLevel as LogLevel, fileLogging: fileLogging as boolean, logDirectory: logDirectory as string },
+    settings: {
+      logLevel: logLevel as LogLevel,
+      fileLogging: fileLogging as boolean,
+      logDirectory: logDirectory as string,
+    },
   };
 }

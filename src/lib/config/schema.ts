@@ -240,7 +240,8 @@ export const auditEventsConfigSchema = {
           minimum: 0,
           maximum: 100,
           default: 80,
-          description: '% of the log full at which it counts as under back-pressure (queue metrics, a warning)',
+          description:
+            '% of the log full at which it counts as under back-pressure (queue metrics, a warning)',
         },
         rateLimit: {
           type: 'object',

@@ -21,8 +21,7 @@ export const CONFIG_ROOT = 'Butler-SOS.auditEvents';
  * not have); log them at start.
  */
 export type ConfigValidation =
-  | { ok: true; config: AuditEventsConfig; warnings: string[] }
-  | { ok: false; problems: string[] };
+  { ok: true; config: AuditEventsConfig; warnings: string[] } | { ok: false; problems: string[] };
 
 /** A key path of the validated section, as the file names it. */
 type PathNamer = (path: string) => string;
@@ -140,7 +139,9 @@ function crossKeyProblems(candidate: unknown, name: PathNamer): string[] {
     problems.push(`${typePath}: unknown destination '${name}'; allowed: ${DESTINATION_TYPES.join(', ')}`);
   }
   if (destination.enable !== false && types.includes('influxdb') && !destination.influxdb) {
-    problems.push(`${name('destination.influxdb')}: missing; required when destination.type includes influxdb`);
+    problems.push(
+      `${name('destination.influxdb')}: missing; required when destination.type includes influxdb`,
+    );
   }
   return problems;
 }
@@ -156,9 +157,10 @@ function isTree(value: unknown): value is Tree {
  * the `auditEvents` section itself. Returns the section and the tree around it.
  */
 export function auditEventsSectionOf(tree: unknown): { section: unknown; butlerSos: Tree } | null {
-  if (isTree(tree) && isTree(tree['Butler-SOS'])) return auditEventsSectionOf(tree['Butler-SOS']);
-  if (isTree(tree) && Object.hasOwn(tree, 'auditEvents')) {
-    return tree.auditEvents === undefined || tree.auditEvents === null ? null : { section: tree.auditEvents, butlerSos: tree };
+  const butlerSos = isTree(tree) && isTree(tree['Butler-SOS']) ? tree['Butler-SOS'] : undefined;
+  if (butlerSos !== undefined || (isTree(tree) && Object.hasOwn(tree, 'auditEvents'))) {
+    const node = butlerSos ?? (tree as Tree);
+    return isTree(node.auditEvents) ? { section: node.auditEvents, butlerSos: node } : null;
   }
   return { section: tree ?? {}, butlerSos: {} };
 }
@@ -168,12 +170,17 @@ export function auditEventsSectionOf(tree: unknown): { section: unknown; butlerS
  * its objects) and returns the config with defaults applied and the warnings for what it asks
  * and this module does not do, or every problem found.
  */
-export function validateAuditEventsConfig(tree: unknown, validate = createConfigValidator()): ConfigValidation {
+export function validateAuditEventsConfig(
+  tree: unknown,
+  validate = createConfigValidator(),
+): ConfigValidation {
   const found = auditEventsSectionOf(tree);
   if (found === null) {
     return {
       ok: false,
-      problems: [`${CONFIG_ROOT}: missing; add the section (config/production_template.yaml lists every key)`],
+      problems: [
+        `${CONFIG_ROOT}: missing; add the section (config/production_template.yaml lists every key)`,
+      ],
     };
   }
   const layout = toModuleLayout(found.section, found.butlerSos);
@@ -183,7 +190,9 @@ export function validateAuditEventsConfig(tree: unknown, validate = createConfig
   const schemaProblems = (validate.errors ?? [])
     .map((error) => formatProblem(error, candidate, name))
     .filter((line): line is string => line !== null);
-  const problems = [...new Set([...layout.problems, ...schemaProblems, ...crossKeyProblems(candidate, name)])];
+  const problems = [
+    ...new Set([...layout.problems, ...schemaProblems, ...crossKeyProblems(candidate, name)]),
+  ];
   return valid && problems.length === 0
     ? { ok: true, config: candidate as AuditEventsConfig, warnings: layout.warnings }
     : { ok: false, problems };
