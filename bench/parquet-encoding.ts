@@ -99,6 +99,12 @@ export async function benchParquetEncoding(rows: number, rounds: number): Promis
     const verdict = goal === undefined ? '' : `  (goal >= ${goal}: ${ratio >= goal ? 'met' : 'NOT met'})`;
     return `${label.padEnd(38)} ${rate.toFixed(0).padStart(7)} rows/s  ratio ${ratio.toFixed(2)}${verdict}`;
   };
+  // What the envelope column costs (includeEnvelope, on by default): the same events, kept whole.
+  const bytesPerRow = (withEnvelope: boolean) => {
+    const kept = records.map((_, index) => toAuditRecord(nextEvent(index), {}, { withEnvelope }));
+    return parquetWriteBuffer({ columnData: toParquetColumnData(kept, { tagsJson: null }), ...encoding }).byteLength / rows;
+  };
+  const [without, withEnvelope] = [bytesPerRow(false), bytesPerRow(true)];
   return [
     `${'hyparquet-writer direct (ceiling)'.padEnd(38)} ${direct.toFixed(0).padStart(7)} rows/s  ` +
       `${(directorySize(directDir) / (rows * rounds)).toFixed(1)} bytes/row`,
@@ -107,5 +113,7 @@ export async function benchParquetEncoding(rows: number, rounds: number): Promis
       `  ${(directorySize(sinkDir) / (rows * rounds)).toFixed(1)} bytes/row`,
     line('DuckDB appender + COPY (report)', duckDbSeconds) +
       `  ${(directorySize(duckDbDir) / (rows * rounds)).toFixed(1)} bytes/row`,
+    `envelope column (includeEnvelope): ${withEnvelope.toFixed(1)} bytes/row with it, ${without.toFixed(1)} without ` +
+      `(+${(withEnvelope - without).toFixed(1)})`,
   ];
 }

@@ -62,6 +62,7 @@ const EXPECTED_COLUMNS = [
   ['screenshotSavedPaths', 'VARCHAR'],
   ['objectData', 'VARCHAR'],
   ['tags', 'VARCHAR'],
+  ['envelope', 'VARCHAR'],
 ].map(([name, type]) => ({ name, type }));
 
 const TRICKY_TEXT = 'Åsa Öberg 日本 🎉, "quoted"\nsecond line\\back\\slash';
@@ -152,7 +153,7 @@ describe('Parquet destination (file system + DuckDB)', function () {
   }
 
   describe('layout', () => {
-    it('has the 27 columns of docs/parquet.md, in order, with their types', async () => {
+    it('has the 28 columns of docs/parquet.md, in order, with their types', async () => {
       await writeOnce([makeAuditRecord()]);
       expect(await describeParquetColumns(file('20261014_part1.parquet'))).to.deep.equal(EXPECTED_COLUMNS);
     });
@@ -178,6 +179,7 @@ describe('Parquet destination (file system + DuckDB)', function () {
         screenshotUrl: 'https://sense.example.com/screenshots/a b.png?x=1&y="2"',
         screenshotSavedPaths: JSON.stringify(['C:\\audit\\shots\\één.png', '/var/audit/日本.png']),
         objectData: JSON.stringify({ objectType: 'kpi', title: TRICKY_TEXT }),
+        envelope: JSON.stringify({ payload: { context: { appName: TRICKY_TEXT, userAgent: 'Mozilla/5.0 (X11)' } } }),
       });
       await writeOnce([record]);
 
@@ -210,6 +212,7 @@ describe('Parquet destination (file system + DuckDB)', function () {
         screenshotSavedPaths: '["C:\\\\audit\\\\shots\\\\één.png","/var/audit/日本.png"]',
         objectData: record.objectData,
         tags: null,
+        envelope: record.envelope,
         filename: '20261014_part1.parquet',
       });
     });
@@ -422,7 +425,7 @@ describe('Parquet destination (file system + DuckDB)', function () {
       await destination.close();
 
       expect(await readParquetKeyValueMetadata(file('20261014_part1.parquet'))).to.deep.equal({
-        'butler-sos.audit.layoutVersion': '1',
+        'butler-sos.audit.layoutVersion': '2',
         'butler-sos.audit.seqRange': '7-9',
       });
     });
@@ -468,7 +471,7 @@ describe('Parquet destination (file system + DuckDB)', function () {
       await writeSeqs('journal-b', [40, 41]);
 
       expect(await readParquetKeyValueMetadata(file('20261014_part1.parquet'))).to.deep.equal({
-        'butler-sos.audit.layoutVersion': '1',
+        'butler-sos.audit.layoutVersion': '2',
         'butler-sos.audit.seqRange': '1-3',
         'butler-sos.audit.logId': 'journal-a',
       });
@@ -502,7 +505,7 @@ describe('Parquet destination (file system + DuckDB)', function () {
     it('leaves out the seq range when the rows have no seq', async () => {
       await writeOnce([makeAuditRecord()]);
       expect(await readParquetKeyValueMetadata(file('20261014_part1.parquet'))).to.deep.equal({
-        'butler-sos.audit.layoutVersion': '1',
+        'butler-sos.audit.layoutVersion': '2',
       });
     });
 
