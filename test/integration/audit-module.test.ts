@@ -74,6 +74,19 @@ describe('the audit module in-process', function () {
     );
   });
 
+  it('keeps every envelope as received in the envelope column, what no other column holds included', async () => {
+    const exportDirectory = tempDir('module-envelope');
+    const baseUrl = await start(configWith({ destination: { parquet: { exportDirectory, writeFrequency: 0 } } }));
+    const screenshot = freshEnvelope('screenshot.url.received');
+    // A field a later extension version might add, and the context's userAgent: no column of their own.
+    const sent = { ...screenshot, payload: { ...screenshot.payload, laterField: { nested: ['kept', 1.5, null] } } };
+    expect((await post(baseUrl, sent)).status).to.equal(202);
+    await running[0].stop();
+    running = [];
+    const [row] = await readParquetRows(path.join(exportDirectory, '*.parquet'));
+    expect(JSON.parse(row.envelope as string)).to.deep.equal(sent);
+  });
+
   it('answers 503 with Retry-After once the in-memory log is full, and health says why', async () => {
     const exportDirectory = tempDir('module-full');
     const baseUrl = await start(
