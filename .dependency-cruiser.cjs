@@ -60,7 +60,7 @@ module.exports = {
       name: 'only-entry-points-compose',
       severity: 'error',
       comment: 'audit-module.ts composes the stages; only the entry points import it.',
-      from: { path: '^src', pathNot: '^src/(index|butler-sos)\\.ts$' },
+      from: { path: '^src', pathNot: '^src/(index|butler-sos|dead-letters)\\.ts$' },
       to: { path: '^src/lib/audit-module' },
     },
     {

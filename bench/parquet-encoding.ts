@@ -102,7 +102,10 @@ export async function benchParquetEncoding(rows: number, rounds: number): Promis
   // What the envelope column costs (includeEnvelope, on by default): the same events, kept whole.
   const bytesPerRow = (withEnvelope: boolean) => {
     const kept = records.map((_, index) => toAuditRecord(nextEvent(index), {}, { withEnvelope }));
-    return parquetWriteBuffer({ columnData: toParquetColumnData(kept, { tagsJson: null }), ...encoding }).byteLength / rows;
+    return (
+      parquetWriteBuffer({ columnData: toParquetColumnData(kept, { tagsJson: null }), ...encoding })
+        .byteLength / rows
+    );
   };
   const [without, withEnvelope] = [bytesPerRow(false), bytesPerRow(true)];
   return [

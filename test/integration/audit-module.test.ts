@@ -76,10 +76,15 @@ describe('the audit module in-process', function () {
 
   it('keeps every envelope as received in the envelope column, what no other column holds included', async () => {
     const exportDirectory = tempDir('module-envelope');
-    const baseUrl = await start(configWith({ destination: { parquet: { exportDirectory, writeFrequency: 0 } } }));
+    const baseUrl = await start(
+      configWith({ destination: { parquet: { exportDirectory, writeFrequency: 0 } } }),
+    );
     const screenshot = freshEnvelope('screenshot.url.received');
     // A field a later extension version might add, and the context's userAgent: no column of their own.
-    const sent = { ...screenshot, payload: { ...screenshot.payload, laterField: { nested: ['kept', 1.5, null] } } };
+    const sent = {
+      ...screenshot,
+      payload: { ...screenshot.payload, laterField: { nested: ['kept', 1.5, null] } },
+    };
     expect((await post(baseUrl, sent)).status).to.equal(202);
     await running[0].stop();
     running = [];

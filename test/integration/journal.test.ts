@@ -253,6 +253,47 @@ describe('Journal: the EventLog contract, journal specifics', () => {
 // Durability
 // ---------------------------------------------------------------------------------------
 
+describe('Journal: events replayed for some destinations only', () => {
+  it('hands a replayed event to its destination only, the others pass it as written, across a restart too', async () => {
+    const directory = await tempDirectory();
+    const journal = await openIn(directory);
+    const [before, replayed, after] = [envelope(), envelope(), envelope()];
+    await journal.append(before);
+    await journal.appendFor(['influxdb'], replayed);
+    await journal.append(after);
+    const parquet = journal.openCursor('parquet');
+    const influx = journal.openCursor('influxdb');
+    expect((await parquet.next(10)).map((entry) => entry.envelope)).to.deep.equal([before, after]);
+    expect(parquet.checkpoint).to.equal(0);
+    parquet.ack(1);
+    parquet.ack(3);
+    expect(parquet.checkpoint).to.equal(3); // #2 was never its to write
+    const forInflux = await influx.next(10);
+    expect(forInflux.map((entry) => [entry.seq, entry.envelope])).to.deep.equal([
+      [1, before],
+      [2, replayed],
+      [3, after],
+    ]);
+    await journal.close();
+
+    // Read back from the segment file: the mark survives on disk.
+    const reopened = await openIn(directory);
+    expect(
+      (await readExactly(reopened.openCursor('influxdb'), 3)).map((entry) => entry.destinations),
+    ).to.deep.equal([undefined, ['influxdb'], undefined]);
+    await reopened.close();
+  });
+
+  it('refuses a replay for a destination it does not have', async () => {
+    const journal = await openIn(await tempDirectory());
+    const refused = await journal.appendFor(['kafka'], envelope()).catch((error: unknown) => error);
+    expect((refused as Error).message).to.equal(
+      'the journal has no destination kafka (configured: parquet, influxdb)',
+    );
+    await journal.close();
+  });
+});
+
 describe('Journal: durability and recovery', () => {
   it('replays exactly the unacked entries after a restart, with the same seqs, from checkpoints that survived', async () => {
     const directory = await tempDirectory();

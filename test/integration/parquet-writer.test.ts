@@ -179,7 +179,9 @@ describe('Parquet destination (file system + DuckDB)', function () {
         screenshotUrl: 'https://sense.example.com/screenshots/a b.png?x=1&y="2"',
         screenshotSavedPaths: JSON.stringify(['C:\\audit\\shots\\één.png', '/var/audit/日本.png']),
         objectData: JSON.stringify({ objectType: 'kpi', title: TRICKY_TEXT }),
-        envelope: JSON.stringify({ payload: { context: { appName: TRICKY_TEXT, userAgent: 'Mozilla/5.0 (X11)' } } }),
+        envelope: JSON.stringify({
+          payload: { context: { appName: TRICKY_TEXT, userAgent: 'Mozilla/5.0 (X11)' } },
+        }),
       });
       await writeOnce([record]);
 

@@ -36,6 +36,8 @@ export interface DeadLetterLine {
   payload: string;
   reason: string;
   status?: number;
+  /** The file the record is in. */
+  file: string;
 }
 
 /** Every record of a destination's dead-letter files (one per UTC day), oldest day first. */
@@ -43,9 +45,11 @@ export function readDeadLetters(journalDirectory: string, destination = 'influxd
   const directory = path.join(journalDirectory, 'dead-letter');
   const name = new RegExp(`^${destination}-\\d{8}\\.ndjson$`);
   const files = existsSync(directory) ? readdirSync(directory).filter((file) => name.test(file)) : [];
-  return files
-    .sort()
-    .flatMap((file) => readFileSync(path.join(directory, file), 'utf8').split('\n'))
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as DeadLetterLine);
+  return files.sort().flatMap((name) => {
+    const file = path.join(directory, name);
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => ({ ...(JSON.parse(line) as Omit<DeadLetterLine, 'file'>), file }));
+  });
 }

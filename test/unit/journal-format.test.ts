@@ -27,8 +27,21 @@ describe('journal record format', () => {
     const first = decodeOne(buffer);
     const second = decodeOne(buffer, first.size);
     expect([first.seq, second.seq]).to.deep.equal(seqs);
-    expect([decodePayload(first.payload), decodePayload(second.payload)]).to.deep.equal(envelopes);
+    expect([decodePayload(first.payload), decodePayload(second.payload)]).to.deep.equal(
+      envelopes.map((envelope) => ({ envelope })),
+    );
     expect(first.size + second.size).to.equal(buffer.length);
+  });
+
+  it('marks an event replayed for some destinations only, in a way no posted envelope can take', () => {
+    const envelope = freshEnvelope('object.view.duration');
+    expect(decodePayload(encodePayload(envelope, ['influxdb']))).to.deep.equal({
+      envelope,
+      destinations: ['influxdb'],
+    });
+    // Whatever a client posts is an object: its JSON starts with '{', never with the replay mark.
+    const posted = { ...envelope, destinations: ['influxdb'], envelope: {} };
+    expect(decodePayload(encodePayload(posted))).to.deep.equal({ envelope: posted });
   });
 
   it('lays the header out as length, seq, CRC', () => {

@@ -74,7 +74,7 @@ export class CatchUpReader {
     const entries: LogEntry[] = [];
     for (const record of records) {
       try {
-        entries.push({ seq: record.seq, envelope: decodePayload(record.payload) });
+        entries.push({ seq: record.seq, ...decodePayload(record.payload) });
       } catch (error) {
         // The CRC matched, so these are the bytes that were appended; they can only be skipped.
         this.options.logger.error(

@@ -12,6 +12,8 @@ export const RETRY_AFTER_SECONDS = 5;
 export interface LogEntry {
   seq: number;
   envelope: AuditEnvelope;
+  /** Only these destinations read it (an event replayed from a dead-letter file); all when absent. */
+  destinations?: readonly string[];
 }
 
 export interface ReadOptions {

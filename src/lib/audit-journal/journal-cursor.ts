@@ -54,13 +54,18 @@ export class JournalCursor implements Cursor {
 
   private async readNext(max: number, options?: ReadOptions): Promise<LogEntry[]> {
     while (await this.sources.committed.waitForBatch(this.readPosition, max, options)) {
-      const entries = await this.readAfterPosition(max);
-      if (entries.length === 0) continue;
-      this.readPosition = entries[entries.length - 1].seq;
-      if (this.acks.handedOut(entries.map((entry) => entry.seq))) {
-        this.sources.checkpointMoved(this.acks.checkpoint);
-      }
-      return entries;
+      const read = await this.readAfterPosition(max);
+      if (read.length === 0) continue;
+      this.readPosition = read[read.length - 1].seq;
+      let moved = this.acks.handedOut(read.map((entry) => entry.seq));
+      // Entries replayed for other destinations only are passed over, as if written.
+      const passedOver = read.filter(
+        (entry) => entry.destinations && !entry.destinations.includes(this.destinationId),
+      );
+      for (const entry of passedOver) moved = this.acks.ack(entry.seq) || moved;
+      const entries = passedOver.length === 0 ? read : read.filter((entry) => !passedOver.includes(entry));
+      if (moved) this.sources.checkpointMoved(this.acks.checkpoint);
+      if (entries.length > 0) return entries;
     }
     return [];
   }

@@ -42,6 +42,7 @@ export interface CommitTargets {
 interface PendingAppend {
   seq: number;
   envelope: AuditEnvelope;
+  destinations?: readonly string[];
   record: Buffer;
   resolve(seq: number): void;
   reject(error: unknown): void;
@@ -90,13 +91,18 @@ export class JournalWriter {
     return this.segment;
   }
 
-  /** Resolves with the seq once the record is written (and synced, per fsync mode). */
-  append(envelope: AuditEnvelope): Promise<number> {
+  /**
+   * Resolves with the seq once the record is written (and synced, per fsync mode). With
+   * `destinations`, only those read it (a replay from a dead-letter file).
+   */
+  append(envelope: AuditEnvelope, destinations?: readonly string[]): Promise<number> {
     const seq = this.assignedSeq + 1;
-    const record = encodeRecord(seq, encodePayload(envelope));
+    const record = encodeRecord(seq, encodePayload(envelope, destinations));
     this.assignedSeq = seq;
     this.pending += record.length;
-    return new Promise((resolve, reject) => this.committer.add({ seq, envelope, record, resolve, reject }));
+    return new Promise((resolve, reject) =>
+      this.committer.add({ seq, envelope, destinations, record, resolve, reject }),
+    );
   }
 
   /** Seqs up to `seq` are taken (a destination holds them already): new appends get higher ones. */
@@ -177,7 +183,11 @@ export class JournalWriter {
 
   private publish(group: PendingAppend[]): void {
     for (const append of group) {
-      this.targets.tail.push({ seq: append.seq, envelope: append.envelope }, append.record.length);
+      const { seq, envelope, destinations } = append;
+      this.targets.tail.push(
+        destinations ? { seq, envelope, destinations } : { seq, envelope },
+        append.record.length,
+      );
     }
     this.targets.committed.advance(group[group.length - 1].seq);
     for (const append of group) append.resolve(append.seq);

@@ -9,6 +9,7 @@
  *   0000000000004711.seg      the next segment, and so on; the last one is being written
  *   checkpoints.json          each destination's checkpoint (checkpoints.ts)
  *   journal-id                this journal's identity (journal-id.ts)
+ *   journal.lock              the pid of the process that has it open (journal-lock.ts)
  */
 import { mkdir, unlink } from 'node:fs/promises';
 import type { AuditEnvelope } from '../audit-events/types.js';
@@ -20,10 +21,11 @@ import { CommitSignal } from './commit-signal.js';
 import { RETRY_AFTER_SECONDS, type EventLog, type LogBacklog, type OpenCursorOptions } from './event-log.js';
 import { JournalCursor } from './journal-cursor.js';
 import { readOrCreateJournalId } from './journal-id.js';
+import { lockJournal } from './journal-lock.js';
 import { logJournalOpened } from './journal-report.js';
 import { JournalWriter, type FsyncMode } from './journal-writer.js';
 import { MemoryTail } from './memory-tail.js';
-import { recoverSegments } from './recovery.js';
+import { recoverSegments, type TailCut } from './recovery.js';
 import { SegmentWriter } from './segment-writer.js';
 import type { SegmentCatalog, SegmentInfo } from './segments.js';
 
@@ -75,14 +77,23 @@ type Settings = JournalOptions & typeof DEFAULTS;
 export async function openJournal(options: JournalOptions): Promise<Journal> {
   const settings: Settings = { ...DEFAULTS, ...withoutUndefined(options) };
   await mkdir(settings.directory, { recursive: true });
-  const id = await readOrCreateJournalId(settings.directory, settings.logger);
-  const recovered = await recoverSegments(settings.directory, settings.readChunkBytes);
-  const checkpoints = await readCheckpoints(settings.directory, settings.destinationIds, settings.logger);
-  const last = recovered.catalog.last;
-  const segment = last ? await SegmentWriter.resume(last, recovered.lastSeq) : null;
-  const journal = new Journal(id, settings, recovered.catalog, recovered.lastSeq, checkpoints, segment);
-  await journal.releaseSegments();
-  logJournalOpened(settings, recovered.cut, journal.stats(), journal.backlog().checkpoints);
+  const unlock = await lockJournal(settings.directory);
+  let journal: Journal;
+  let cut: TailCut | null;
+  try {
+    const id = await readOrCreateJournalId(settings.directory, settings.logger);
+    const recovered = await recoverSegments(settings.directory, settings.readChunkBytes);
+    cut = recovered.cut;
+    const checkpoints = await readCheckpoints(settings.directory, settings.destinationIds, settings.logger);
+    const last = recovered.catalog.last;
+    const segment = last ? await SegmentWriter.resume(last, recovered.lastSeq) : null;
+    journal = new Journal(id, settings, recovered.catalog, recovered.lastSeq, checkpoints, segment, unlock);
+    await journal.releaseSegments();
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
+  logJournalOpened(settings, cut, journal.stats(), journal.backlog().checkpoints);
   return journal;
 }
 
@@ -102,6 +113,7 @@ export class Journal implements EventLog {
     lastSeq: number,
     checkpoints: Map<string, number>,
     segment: SegmentWriter | null,
+    private readonly unlock: () => Promise<void>,
   ) {
     this.committed = new CommitSignal(lastSeq);
     this.tail = new MemoryTail(lastSeq, { maxEntries: settings.tailEntries, maxBytes: settings.tailBytes });
@@ -145,6 +157,22 @@ export class Journal implements EventLog {
     if (this.usedBytes >= this.settings.maxBytes) await this.releaseAckedActiveSegment();
     this.refuseWhenUnavailable();
     return this.writer.append(envelope);
+  }
+
+  /**
+   * Appends an event for `destinations` only: a dead-letter record replayed once its cause is
+   * fixed, so that the destinations that stored it the first time do not store it again.
+   */
+  async appendFor(destinations: readonly string[], envelope: AuditEnvelope): Promise<number> {
+    const unknown = destinations.filter((id) => !this.checkpoints.has(id));
+    if (unknown.length > 0) {
+      throw new Error(
+        `the journal has no destination ${unknown.join(', ')} (configured: ${this.settings.destinationIds.join(', ') || 'none'})`,
+      );
+    }
+    if (this.usedBytes >= this.settings.maxBytes) await this.releaseAckedActiveSegment();
+    this.refuseWhenUnavailable();
+    return this.writer.append(envelope, destinations);
   }
 
   /** One cursor per configured destination, starting after max(its checkpoint, `atLeast`). */
@@ -271,6 +299,7 @@ export class Journal implements EventLog {
     this.committed.close();
     await Promise.all([...this.cursors.values()].map((cursor) => cursor.close()));
     await this.checkpoints.flush();
+    await this.unlock();
   }
 }
 

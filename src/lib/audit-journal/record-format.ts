@@ -4,8 +4,12 @@
  *   offset 0   uint32 LE  payload length in bytes (1 .. MAX_PAYLOAD_BYTES)
  *   offset 4   uint64 LE  sequence number
  *   offset 12  uint32 LE  CRC32 (zlib's) of the 8 sequence bytes followed by the payload
- *   offset 16  payload    the envelope as JSON, UTF-8
+ *   offset 16  payload    the envelope as JSON, UTF-8; or, for an event replayed from a
+ *                         dead-letter file to some destinations only, the byte 'R' and then
+ *                         JSON {"destinations": [...], "envelope": {...}}
  *
+ * An envelope's JSON always starts with '{', so a replay can never be forged by what a client
+ * posts.
  * The CRC covers the sequence number so that a record copied to the wrong place, or a stale
  * block from an older file, is caught as well as a flipped bit.
  */
@@ -29,12 +33,22 @@ export type DecodeResult =
   | { kind: 'incomplete'; needBytes?: number }
   | { kind: 'corrupt'; reason: string };
 
-export function encodePayload(envelope: AuditEnvelope): Buffer {
-  return Buffer.from(JSON.stringify(envelope), 'utf8');
+/** What a record holds: an accepted envelope, for every destination unless `destinations` says. */
+export interface EntryPayload {
+  envelope: AuditEnvelope;
+  destinations?: readonly string[];
 }
 
-export function decodePayload(payload: Buffer): AuditEnvelope {
-  return JSON.parse(payload.toString('utf8')) as AuditEnvelope;
+const REPLAY_MARK = 0x52; // 'R'
+
+export function encodePayload(envelope: AuditEnvelope, destinations?: readonly string[]): Buffer {
+  if (destinations === undefined) return Buffer.from(JSON.stringify(envelope), 'utf8');
+  return Buffer.from(`R${JSON.stringify({ destinations, envelope })}`, 'utf8');
+}
+
+export function decodePayload(payload: Buffer): EntryPayload {
+  if (payload[0] !== REPLAY_MARK) return { envelope: JSON.parse(payload.toString('utf8')) as AuditEnvelope };
+  return JSON.parse(payload.subarray(1).toString('utf8')) as EntryPayload;
 }
 
 export function encodeRecord(seq: number, payload: Buffer): Buffer {
