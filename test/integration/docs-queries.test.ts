@@ -16,6 +16,8 @@ import { startInfluxd, type InfluxdServer } from '../support/influxd.js';
 import { codeBlocks } from '../support/markdown.js';
 import { tempDir } from '../support/module-process.js';
 import { runDuckDbQuery } from '../support/parquet-reader.js';
+import { FIXTURE_CORRELATION_ID, realisticDay, type RealisticDay } from '../support/realistic-day.js';
+import { writeThroughModule } from '../support/write-through-module.js';
 
 /** One record per fixture, as the module builds them (handler extras included). */
 async function fixtureRecords(timestamp?: string): Promise<AuditRecord[]> {
@@ -103,4 +105,73 @@ describe('query examples in docs/influxdb.md', function () {
       expect(rows.length).to.be.greaterThan(0);
     });
   }
+});
+
+describe('query examples in docs/queries.md, over a realistic day the module wrote', function () {
+  this.timeout(120000);
+  const workDir = tempDir('docs-queries-day');
+  const db = 'butler-audit';
+  let influxd: InfluxdServer;
+  let day: RealisticDay;
+
+  before(async () => {
+    influxd = await startInfluxd();
+    day = realisticDay();
+    await writeThroughModule(day.envelopes, { influx: { port: influxd.port, dbName: db }, baseDir: workDir });
+  });
+
+  after(async () => {
+    await influxd?.stop();
+  });
+
+  const file = path.join('docs', 'queries.md');
+  const influxql = codeBlocks(file, 'influxql');
+  const sql = codeBlocks(file, 'sql');
+
+  it('answers each question in InfluxQL and in SQL', () => {
+    expect(influxql.length).to.be.greaterThan(5);
+    expect(sql.length).to.be.greaterThan(5);
+  });
+
+  for (const [index, query] of influxql.entries()) {
+    it(`InfluxQL example ${index + 1} answers with rows: ${query.slice(0, 70)}`, async () => {
+      const rows = await influxd.query(db, query.trim());
+      expect(rows.length).to.be.greaterThan(0);
+    });
+  }
+
+  for (const [index, query] of sql.entries()) {
+    it(`SQL example ${index + 1} answers with rows: ${query.split('\n')[0]}`, async () => {
+      const rows = await runDuckDbQuery(query, workDir);
+      expect(rows.length).to.be.greaterThan(0);
+    });
+  }
+
+  it("the InfluxQL trail answers with exactly the session's events, in time order", async () => {
+    const trail = influxql.find((query) => query.includes(FIXTURE_CORRELATION_ID));
+    expect(trail, 'an InfluxQL example names the fixtures session').to.be.a('string');
+    const rows = await influxd.query(db, trail!.trim());
+    const session = day.envelopes.filter(
+      (envelope) =>
+        envelope.correlationId === FIXTURE_CORRELATION_ID ||
+        envelope.payload.event?.selectionTxnId === FIXTURE_CORRELATION_ID,
+    );
+    expect(rows.map((row) => row.eventType)).to.deep.equal(session.map((envelope) => envelope.type));
+  });
+
+  it("the SQL trail answers with exactly the user's latest session", async () => {
+    const trail = sql.find((query) => query.includes('WITH latest'));
+    expect(trail, 'a SQL example finds the latest session').to.be.a('string');
+    const rows = await runDuckDbQuery(trail!, workDir);
+    const latest = day.sessions.filter((session) => session.user.id === 'anna.lindqvist').at(-1)!;
+    const session = day.envelopes.filter((envelope) => envelope.correlationId === latest.correlationId);
+    expect(rows.map((row) => row.eventType)).to.deep.equal(session.map((envelope) => envelope.type));
+  });
+
+  it('refuses a single backslash in an InfluxQL string, as the page warns', async () => {
+    // In TypeScript source '\\' is one backslash: the query holds 'CORP\anna.lindqvist'.
+    const query = `SELECT count("eventId") FROM "audit_event" WHERE "user" = 'CORP\\anna.lindqvist' AND time > now() - 1d`;
+    const answer = await influxd.queryRaw(db, query);
+    expect(answer.error).to.include('found \\a, expected identifier, string, number, bool');
+  });
 });
