@@ -19,6 +19,9 @@ import { MemoryEventLog } from './audit-journal/memory-log.js';
 import type { AuditEventsConfig } from './config/schema.js';
 import { DeliveryLoop } from './delivery/delivery-loop.js';
 import { AuditEventProcessor } from './delivery/processor.js';
+import { createInfluxPointWriter } from './audit-destinations/influxdb/writers.js';
+import { AuditMetrics, type MetricsSources } from './metrics/audit-metrics.js';
+import { QueueMetricsWriter } from './metrics/queue-metrics.js';
 import { ServiceUnavailableError, errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 
@@ -84,6 +87,37 @@ async function openEventLog(config: AuditEventsConfig, logger: Logger, baseDir: 
   });
 }
 
+/**
+ * Butler SOS's queue metrics, when asked for: written to the audit InfluxDB destination, so
+ * without one there is nowhere to write them (warned).
+ */
+function createQueueMetrics(
+  config: AuditEventsConfig,
+  metrics: AuditMetrics,
+  sources: MetricsSources,
+  logger: Logger,
+): QueueMetricsWriter | null {
+  const settings = config.queue.queueMetrics.influxdb;
+  if (!settings.enable) return null;
+  const influxdb = config.destination.influxdb;
+  if (!influxdb || !configuredDestinationIds(config.destination).includes('influxdb')) {
+    logger.warn(
+      'queue.queueMetrics.influxdb.enable is true, but destination.type has no influxdb to write them to: not written',
+    );
+    return null;
+  }
+  return new QueueMetricsWriter({
+    measurementName: settings.measurementName,
+    tags: settings.tags,
+    writeFrequency: settings.writeFrequency,
+    backpressureThreshold: config.queue.backpressureThreshold,
+    writer: createInfluxPointWriter(influxdb, logger),
+    metrics,
+    sources,
+    logger,
+  });
+}
+
 /** Records two destinations can share: each reads one batch in flight and one ahead. */
 function sharedRecordBound(destinations: readonly AuditDestination[]): number {
   return 4 * Math.max(1, ...destinations.map((destination) => destination.maxBatchSize));
@@ -96,7 +130,15 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
   let accepting = false;
   let destinations: readonly AuditDestination[] = [];
   let loops: DeliveryLoop[] = [];
+  let processor: AuditEventProcessor | null = null;
+  let queueMetrics: QueueMetricsWriter | null = null;
   let api: Awaited<ReturnType<typeof buildAuditEventsApi>> | null = null;
+  const sources: MetricsSources = {
+    log: () => log?.backlog() ?? null,
+    destinations: () => loops.map((loop) => loop.status()),
+    handlersRunning: () => processor?.handlersRunning ?? 0,
+  };
+  const metrics = new AuditMetrics(sources);
 
   async function accept(envelope: AuditEnvelope): Promise<void> {
     if (!accepting || !log) throw new ServiceUnavailableError('shutting down', SHUTDOWN_RETRY_AFTER_SECONDS);
@@ -128,7 +170,7 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
     log = eventLog;
     destinations = (await createAuditDestinationsFromConfig(config, { logger, baseDir, logId: eventLog.id }))
       .list;
-    const processor = new AuditEventProcessor({
+    const recordSource = new AuditEventProcessor({
       maxConcurrent: config.queue.maxConcurrent,
       readers: destinations.length,
       maxShared: sharedRecordBound(destinations),
@@ -141,16 +183,23 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
           destination,
           // A destination that already holds events (Parquet files after a crash) starts after them.
           cursor: eventLog.openCursor(destination.id, { atLeast: destination.durableThrough }),
-          processor,
+          processor: recordSource,
           deadLetters: deadLetterFileFor(config, destination.id, baseDir),
           logger,
+          wrote: (destinationId, seconds) => {
+            metrics.batchWritten(destinationId, seconds);
+            queueMetrics?.batchWritten(seconds);
+          },
         }),
     );
+    processor = recordSource;
+    queueMetrics = createQueueMetrics(config, metrics, sources, logger);
     api = await buildAuditEventsApi({ config, logger, accept, health, version: deps.version });
     await api.listen({ host: config.host, port: config.port });
     const address = api.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     for (const loop of loops) loop.start();
+    queueMetrics?.start();
     accepting = true;
     logger.info(
       `audit API listening on ${config.tls.enable ? 'https' : 'http'}://${config.host}:${port}; ` +
@@ -176,6 +225,7 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
     }
     // Loops stop before their destinations close, so nothing is written to a closed sink.
     await Promise.all(loops.map((loop) => loop.stop()));
+    await queueMetrics?.stop();
     await Promise.all(destinations.map((destination) => closeQuietly(destination, logger)));
     await log.close();
     await api?.close();

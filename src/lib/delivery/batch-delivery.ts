@@ -52,6 +52,8 @@ export interface BatchDeliveryOptions {
   logger: Logger;
   /** Events durably written or dead-lettered: they may leave the event log. */
   settled(events: readonly { seq?: number }[]): void;
+  /** How long each sink.write took, whatever its outcome (metrics). */
+  wrote?(seconds: number): void;
   now?: () => number;
 }
 
@@ -121,11 +123,13 @@ export class BatchDelivery {
     pending: readonly DeliveryItem[],
   ): Promise<{ kept: DeliveryItem[]; failure?: unknown }> {
     let result: WriteResult;
+    const started = performance.now();
     try {
       result = await this.options.sink.write(pending);
     } catch (error) {
       result = { rejected: [], kept: [...pending], failure: error };
     }
+    this.options.wrote?.((performance.now() - started) / 1000);
     const kept = new Set<BatchItem>(result.kept);
     const rejected = new Set<BatchItem>(result.rejected.map((rejection) => rejection.item));
     const written = pending.filter((item) => !kept.has(item) && !rejected.has(item));

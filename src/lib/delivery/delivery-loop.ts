@@ -40,6 +40,8 @@ export interface DeliveryLoopOptions {
   deadLetters: DeadLetterFile;
   logger: Logger;
   retry?: RetryPolicy;
+  /** How long each write of a batch took (metrics). */
+  wrote?(destinationId: string, seconds: number): void;
 }
 
 interface ReadBatch {
@@ -67,6 +69,7 @@ export class DeliveryLoop {
       deadLetters: options.deadLetters,
       retry: options.retry ?? DEFAULT_RETRY_POLICY,
       logger: options.logger,
+      wrote: options.wrote && ((seconds) => options.wrote?.(destination.id, seconds)),
       settled: (events) => {
         for (const { seq } of events) if (seq !== undefined) cursor.ack(seq);
         this.buffered -= events.length;

@@ -51,6 +51,11 @@ export class AuditEventProcessor {
     this.handlers = createAuditEventHandlers();
   }
 
+  /** Type handlers running now (waiting ones not counted). */
+  get handlersRunning(): number {
+    return this.limit.activeCount;
+  }
+
   /** The records of a batch; handlers run concurrently, at most maxConcurrent at once. */
   async recordsFor(entries: readonly LogEntry[]): Promise<BuiltRecord[]> {
     return Promise.all(

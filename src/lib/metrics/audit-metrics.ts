@@ -169,15 +169,30 @@ export class AuditMetrics {
       (s) => s.rejected,
       'counter',
     );
-    perDestination('audit_destination_write_failures_total', 'Write attempts that failed and were retried', (s) => s.failed, 'counter');
+    perDestination(
+      'audit_destination_write_failures_total',
+      'Write attempts that failed and were retried',
+      (s) => s.failed,
+      'counter',
+    );
     perDestination(
       'audit_destination_backlog_events',
       'Accepted events this destination has not written yet',
       (s, lastSeq) => Math.max(0, lastSeq - s.checkpoint),
       'gauge',
     );
-    perDestination('audit_destination_buffered_events', 'Events read from the log and held in memory', (s) => s.buffered, 'gauge');
-    perDestination('audit_destination_healthy', '1 while the last write succeeded, 0 while a retry waits', (s) => (s.healthy ? 1 : 0), 'gauge');
+    perDestination(
+      'audit_destination_buffered_events',
+      'Events read from the log and held in memory',
+      (s) => s.buffered,
+      'gauge',
+    );
+    perDestination(
+      'audit_destination_healthy',
+      '1 while the last write succeeded, 0 while a retry waits',
+      (s) => (s.healthy ? 1 : 0),
+      'gauge',
+    );
     perDestination(
       'audit_destination_last_success_timestamp_seconds',
       'When the destination last wrote a batch (0: not since start)',

@@ -141,9 +141,10 @@ export function formatFloat(value: number): string {
   return `${sign}${digits.slice(0, pointAt)}.${digits.slice(pointAt)}`;
 }
 
-/** A field value as line protocol writes it: float, `true`/`false`, or a quoted string. */
+/** A field value as line protocol writes it: float, integer (`i`), `true`/`false`, or a quoted string. */
 function formatFieldValue(value: InfluxFieldValue): string {
   if (typeof value === 'number') return formatFloat(value);
+  if (typeof value === 'bigint') return `${value}i`;
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   return quoteStringField(value);
 }
@@ -197,7 +198,7 @@ export function toLineProtocol(point: InfluxPointModel, options: LineProtocolOpt
       const cut = truncateUtf8(carried, options.maxStringFieldBytes);
       if (cut !== carried) (truncated ??= []).push(key);
       text = quoteStringField(cut);
-    } else if (typeof value === 'boolean' || Number.isFinite(value)) {
+    } else if (typeof value === 'boolean' || typeof value === 'bigint' || Number.isFinite(value)) {
       text = formatFieldValue(value);
     } else {
       continue; // NaN or Infinity: InfluxDB stores neither (the record never holds them)

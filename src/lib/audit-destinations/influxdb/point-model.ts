@@ -6,7 +6,8 @@
 import type { AuditRecord } from '../../audit-events/types.js';
 import type { InfluxdbConfig, StaticTag } from '../../config/schema.js';
 
-export type InfluxFieldValue = string | number | boolean;
+/** A bigint is an integer field (`123i`); other numbers are floats. */
+export type InfluxFieldValue = string | number | boolean | bigint;
 
 export interface InfluxPointModel {
   measurement: string;
