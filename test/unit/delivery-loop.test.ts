@@ -60,8 +60,12 @@ class RecordingSink implements Sink {
   async close(): Promise<void> {}
 }
 
-function stubLogger(): Logger & Record<'error' | 'warn', sinon.SinonStub> {
-  return Object.assign(createSilentLogger(), { error: sinon.stub(), warn: sinon.stub() }) as never;
+function stubLogger(): Logger & Record<'error' | 'warn' | 'info', sinon.SinonStub> {
+  return Object.assign(createSilentLogger(), {
+    error: sinon.stub(),
+    warn: sinon.stub(),
+    info: sinon.stub(),
+  }) as never;
 }
 
 describe('DeliveryLoop', () => {
@@ -178,13 +182,22 @@ describe('DeliveryLoop', () => {
   describe('failures', () => {
     it('retries a failed batch after a back-off, first and in order, while the log keeps accepting', async () => {
       sink.plan(new TransientError('down'), new TransientError('down'));
-      startLoop({ maxBatchSize: 2, writeFrequency: 0 });
+      const logger = stubLogger();
+      startLoop({ maxBatchSize: 2, writeFrequency: 0, logger });
       await append(1);
       await clock.tickAsync(1);
       await append(1);
       await clock.tickAsync(60_000);
       expect(sink.attempts).to.deep.equal([[1], [1], [1], [2]]);
       expect(sink.written).to.deep.equal([1, 2]);
+      expect(logger.warn.callCount).to.equal(2);
+      expect(logger.warn.firstCall.args[0]).to.match(
+        /^parquet: write of 1 event\(s\) failed \(down\); retrying in \d+ ms$/,
+      );
+      // Once, when the failures end: not for every batch after.
+      expect(logger.info.args.map(([message]) => message)).to.deep.equal([
+        'parquet: writing again after 2 failed attempt(s); the events kept meanwhile follow',
+      ]);
     });
 
     it("waits at least a server's Retry-After: the computed delay, not a clock reading", async () => {

@@ -95,7 +95,7 @@ export class BatchDelivery {
       if (this.stopped) return false;
       const { kept, failure } = await this.writeOnce(pending);
       if (kept.length === 0) {
-        this.counters.failuresInARow = 0;
+        this.recovered();
         return true;
       }
       if (failure instanceof RefusedBatchError) return this.isolate(kept, failure);
@@ -103,6 +103,16 @@ export class BatchDelivery {
       pending = kept;
     }
     return true;
+  }
+
+  /** An administrator who saw the failures at warn learns at info that they are over. */
+  private recovered(): void {
+    const failures = this.counters.failuresInARow;
+    if (failures === 0) return;
+    this.counters.failuresInARow = 0;
+    this.options.logger.info(
+      `${this.options.destinationId}: writing again after ${failures} failed attempt(s); the events kept meanwhile follow`,
+    );
   }
 
   /** Cuts a pending back-off short: the target just became ready. */
