@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 echo "== real components"
 # The InfluxDB tests start their own influxd 1.x (Debian's package); installed here when missing.
 bash scripts/ensure-influxd.sh
+bash scripts/ensure-chromium.sh # the browser test (test/e2e/browser-cors.test.ts) drives Debian's chromium
 
 echo "== build (compiles src/ to dist/, which the end-to-end tests run) and typecheck"
 npm run --silent build

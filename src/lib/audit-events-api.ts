@@ -2,12 +2,12 @@
  * The audit API (docs/http-api.md): a fastify server that receives Audit.qs envelopes, checks them in
  * this order — rate limit, bearer token, content type and size, envelope schema (400),
  * semantics and per-type payload (422) — and hands accepted envelopes to the event log.
- * Every answer, fastify's and the plugins' included, has the one body shape of http/replies.ts.
+ * Every answer, fastify's and the plugins' included, has the one body shape of http/replies.ts;
+ * every refusal is logged at debug, and at warn once a minute per kind and origin (http/refusal-log.ts).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
-import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { createEnvelopeValidator, type EnvelopeValidator } from './audit-events/envelope-validator.js';
@@ -28,7 +28,10 @@ import {
   unsupportedMediaType,
   type ApiError,
 } from './http/replies.js';
+import { addCors, createOriginPolicy } from './http/cors.js';
 import { createJsonBodyParser, InvalidJsonBodyError } from './http/json-body.js';
+import { createRefusalLog, type RefusalLog } from './http/refusal-log.js';
+import { createThrottledWarnings, type ThrottledWarnings } from './http/throttled-warnings.js';
 import type { AuditEnvelope } from './audit-events/types.js';
 import type { AuditEventsConfig } from './config/schema.js';
 import { errorMessage } from './errors.js';
@@ -51,21 +54,31 @@ const AUDIT_API_ROUTES = {
   health: '/api/v1/health',
 } as const;
 
-const MISSING_VERSION_WARNING_INTERVAL_MS = 60_000;
 const RATE_LIMIT_WINDOW_MS = 60_000;
 
 /** Builds the server without listening: the caller calls `listen({ host, port })`. */
 export async function buildAuditEventsApi(deps: AuditApiDeps): Promise<FastifyInstance> {
-  const { config } = deps;
+  const { config, logger } = deps;
   const app = await createServer(config);
-  answerEveryErrorInOneShape(app, deps);
+  // One per server: warnings that would repeat on every request, once a minute with a count.
+  const warnings = createThrottledWarnings(logger);
+  app.addHook('onClose', async () => warnings.close());
+  const origins = createOriginPolicy(config.cors.allowedOrigins);
+  for (const problem of origins.problems) logger.warn(problem);
+  const refusals = createRefusalLog(warnings, {
+    origins,
+    rateLimit: config.rateLimit,
+    trustProxy: config.trustProxy,
+  });
+  answerEveryErrorInOneShape(app, config, logger, refusals);
   addSecurityHeaders(app, config.tls.enable);
-  // Hooks run in the order they are added: rate limit first, then CORS preflight, then the token.
+  // Hooks run in the order they are added: the CORS headers (and an allowed origin's preflight,
+  // which carries no event), then the checks: rate limit, then the token.
+  await addCors(app, origins, logger);
   await addRateLimit(app, config.rateLimit);
-  await addCors(app, config.cors.allowedOrigins);
   addBearerAuth(app, config.apiToken);
   useStrictJsonBodyParser(app);
-  registerRoutes(app, deps);
+  registerRoutes(app, deps, warnings);
   return app;
 }
 
@@ -128,10 +141,16 @@ function addSecurityHeaders(app: FastifyInstance, tlsEnabled: boolean): void {
 // Errors in the one body shape
 // ---------------------------------------------------------------------------------------
 
-function answerEveryErrorInOneShape(app: FastifyInstance, { config, logger }: AuditApiDeps): void {
+function answerEveryErrorInOneShape(
+  app: FastifyInstance,
+  config: AuditEventsConfig,
+  logger: Logger,
+  refusals: RefusalLog,
+): void {
   app.setErrorHandler((error, request, reply) => {
     const apiError = toApiError(error, config.bodyLimitBytes);
     logRefusal(logger, request, apiError, error);
+    refusals.refused(request, apiError);
     return reply
       .code(apiError.statusCode)
       .headers(apiError.extras.headers ?? {})
@@ -170,40 +189,32 @@ async function addRateLimit(app: FastifyInstance, settings: AuditEventsConfig['r
   app.addHook('onRequest', app.rateLimit());
 }
 
-async function addCors(app: FastifyInstance, allowedOrigins: string[]): Promise<void> {
-  if (allowedOrigins.length === 0) return; // no CORS headers at all
-  const allowAny = allowedOrigins.includes('*');
-  await app.register(cors, {
-    // A function rather than the list: given a list, the plugin answers every origin's
-    // preflight with 204; with `false` it steps aside, so the token check refuses it.
-    origin: (origin, callback) => {
-      const allowed = allowAny || (origin !== undefined && allowedOrigins.includes(origin));
-      callback(null, allowed ? (allowAny ? '*' : (origin as string)) : false);
-    },
-    methods: ['GET', 'POST'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'X-Audit-QS-Version'],
-    maxAge: 600,
-    // A malformed preflight from an allowed origin gets an empty 204, not a text/plain 400.
-    strictPreflight: false,
-  });
-}
-
-/** Compares tokens in constant time: equal-length SHA-256 digests, so neither length nor content leaks. */
-function createBearerTokenCheck(apiToken: string): (authorization: string | undefined) => boolean {
+/**
+ * Why the Authorization header does not carry the token (for the log: never the token itself),
+ * or undefined when it does. Compares in constant time: equal-length SHA-256 digests, so
+ * neither length nor content leaks.
+ */
+function createBearerTokenCheck(apiToken: string): (authorization: string | undefined) => string | undefined {
   const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
   const expected = digest(apiToken);
   return (authorization) => {
-    const presented = /^Bearer +(.+)$/i.exec(authorization ?? '')?.[1];
-    return presented !== undefined && timingSafeEqual(digest(presented), expected);
+    if (authorization === undefined) {
+      return 'no Authorization header; set the token of Butler-SOS.auditEvents.apiToken in the Audit.qs extension';
+    }
+    const presented = /^Bearer +(.+)$/i.exec(authorization)?.[1];
+    if (presented === undefined) return "the Authorization header is not 'Bearer <token>'";
+    if (timingSafeEqual(digest(presented), expected)) return undefined;
+    return 'the bearer token does not match Butler-SOS.auditEvents.apiToken; set the same token in the Audit.qs extension';
   };
 }
 
 function addBearerAuth(app: FastifyInstance, apiToken: string): void {
   if (apiToken === '') return; // no token configured: the API is open (warned at start)
-  const hasValidToken = createBearerTokenCheck(apiToken);
+  const tokenProblem = createBearerTokenCheck(apiToken);
   // onRequest, before the body is read: a client without the token learns nothing about the schema.
   app.addHook('onRequest', async (request) => {
-    if (!hasValidToken(request.headers.authorization)) throw unauthorized();
+    const problem = tokenProblem(request.headers.authorization);
+    if (problem !== undefined) throw unauthorized(problem);
   });
 }
 
@@ -221,7 +232,11 @@ function useStrictJsonBodyParser(app: FastifyInstance): void {
     } catch (error) {
       done(
         error instanceof InvalidJsonBodyError
-          ? badRequest(error.message, [{ instancePath: error.instancePath, message: error.message }])
+          ? badRequest(
+              error.message,
+              [{ instancePath: error.instancePath, message: error.message }],
+              error.logMessage,
+            )
           : (error as Error),
       );
     }
@@ -232,30 +247,23 @@ function useStrictJsonBodyParser(app: FastifyInstance): void {
 // Routes
 // ---------------------------------------------------------------------------------------
 
-function registerRoutes(app: FastifyInstance, deps: AuditApiDeps): void {
-  app.post(AUDIT_API_ROUTES.event, createAuditEventHandler(deps));
+function registerRoutes(app: FastifyInstance, deps: AuditApiDeps, warnings: ThrottledWarnings): void {
+  app.post(AUDIT_API_ROUTES.event, createAuditEventHandler(deps, warnings));
   app.get(AUDIT_API_ROUTES.testConnection, async (request) =>
     testConnectionBody(deps.version, headerVersionOf(request)),
   );
   app.get(AUDIT_API_ROUTES.health, async (_request, reply) => sendHealth(reply, deps.health()));
 }
 
-/** The X-Audit-QS-Version header, trimmed; undefined when absent or blank. */
+/**
+ * The X-Audit-QS-Version header's first non-blank value, trimmed; undefined when there is none.
+ * Proxies append headers: a header sent twice arrives as one comma list ('1.4.0, 1.4.0'), and
+ * the first value is the one the extension sent.
+ */
 function headerVersionOf(request: FastifyRequest): string | undefined {
   const header = request.headers[AUDIT_QS_VERSION_HEADER];
-  const value = (Array.isArray(header) ? header[0] : header)?.trim();
-  return value === '' ? undefined : value;
-}
-
-/** True at most once per interval: for warnings that would otherwise repeat on every event. */
-function createThrottle(intervalMs: number, now: () => number = Date.now): () => boolean {
-  let lastAllowedAt = -Infinity;
-  return () => {
-    const time = now();
-    if (time - lastAllowedAt < intervalMs) return false;
-    lastAllowedAt = time;
-    return true;
-  };
+  const values = (Array.isArray(header) ? header : [header ?? '']).flatMap((value) => value.split(','));
+  return values.map((value) => value.trim()).find((value) => value !== '');
 }
 
 /** The envelope when it passes both layers of checks; throws the 415, 400 or 422 otherwise. */
@@ -274,17 +282,18 @@ function validEnvelope(
   return envelope;
 }
 
-function createAuditEventHandler({ accept, logger }: AuditApiDeps) {
+function createAuditEventHandler({ accept, logger }: AuditApiDeps, warnings: ThrottledWarnings) {
   const validator = createEnvelopeValidator();
-  const mayWarnMissingVersion = createThrottle(MISSING_VERSION_WARNING_INTERVAL_MS);
 
   /** Validates one envelope and appends it to the event log; 202 once it is durable. */
   return async function receiveAuditEvent(request: FastifyRequest, reply: FastifyReply) {
     const headerVersion = headerVersionOf(request);
     const envelope = validEnvelope(validator, request.body, headerVersion);
-    if (findExtensionVersion(envelope, headerVersion) === undefined && mayWarnMissingVersion()) {
-      logger.warn(
-        'audit event without extension version (no X-Audit-QS-Version header, no source.version): accepted',
+    if (findExtensionVersion(envelope, headerVersion) === undefined) {
+      warnings.warn(
+        'no version',
+        request.headers.origin ?? 'no Origin header',
+        'audit API: event without extension version (no X-Audit-QS-Version header, no source.version): accepted',
       );
     }
     await accept(envelope);

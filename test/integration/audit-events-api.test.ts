@@ -3,6 +3,7 @@
  * checks, hostile bodies, rate limit, CORS, security headers and TLS.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -231,6 +232,86 @@ describe('audit events API (over TCP)', function () {
       expectAccepted(
         await postEvent(api, fixture('selection.state.changed'), { 'x-audit-qs-version': '1.4.0' }),
       );
+    });
+  });
+
+  describe('X-Audit-QS-Version sent twice or as a list (proxies append headers): its first value counts', () => {
+    let api: RunningApi;
+    before(async () => {
+      api = await startApi();
+    });
+
+    /** POSTs with raw header lines: node:http sends an array as one line per value. */
+    function postWithVersionLines(versions: string[]): Promise<Answer> {
+      const body = fixtureText('selection.state.changed');
+      return new Promise((resolve, reject) => {
+        const request = httpRequest(
+          {
+            host: '127.0.0.1',
+            port: api.port,
+            path: EVENT_PATH,
+            method: 'POST',
+            headers: { ...JSON_TYPE, ...AUTH, 'x-audit-qs-version': versions },
+            agent: false,
+          },
+          (response) => {
+            const chunks: Buffer[] = [];
+            response.on('data', (chunk: Buffer) => chunks.push(chunk));
+            response.on('end', () =>
+              resolve({
+                status: response.statusCode ?? 0,
+                headers: new Headers(response.headers as Record<string, string>),
+                body: JSON.parse(Buffer.concat(chunks).toString()),
+              }),
+            );
+          },
+        );
+        request.on('error', reject);
+        request.end(body);
+      });
+    }
+
+    const incompatible = (version: string) => ({
+      reason: 'event failed validation',
+      errors: [
+        {
+          instancePath: '',
+          message: `incompatible extension version '${version}' (from X-Audit-QS-Version header): supported: >=0.1.0 <2.0.0`,
+        },
+      ],
+    });
+
+    it('a header sent twice: 202 when the first is supported, whatever the second', async () => {
+      expectAccepted(await postWithVersionLines(['1.4.0', '9.9.9']));
+      expectAccepted(await postWithVersionLines(['1.4.0', '1.4.0']));
+      expect(api.accepted.splice(0)).to.have.length(2);
+    });
+
+    it('a header sent twice: 422 naming the first when it is not supported', async () => {
+      expectError(await postWithVersionLines(['2.0.0', '1.4.0']), 422, incompatible('2.0.0'));
+      expect(api.accepted).to.deep.equal([]);
+    });
+
+    it('a comma list: its first non-blank value', async () => {
+      expectAccepted(
+        await postEvent(api, fixture('selection.state.changed'), { 'x-audit-qs-version': '1.4.0, 9.9.9' }),
+      );
+      expectAccepted(
+        await postEvent(api, fixture('selection.state.changed'), { 'x-audit-qs-version': ' , 1.4.0,2.5.0' }),
+      );
+      expectError(
+        await postEvent(api, fixture('selection.state.changed'), { 'x-audit-qs-version': '3.0.0,1.4.0' }),
+        422,
+        incompatible('3.0.0'),
+      );
+      expect(api.accepted.splice(0)).to.have.length(2);
+    });
+
+    it('test-connection reports the first value', async () => {
+      const answer = await call(api, '/api/v1/test-connection', {
+        headers: { ...AUTH, 'x-audit-qs-version': '0.4.1, 7.0.0' },
+      });
+      expect(answer.body).to.include({ auditQsVersion: '0.4.1', compatible: true });
     });
 
     it('accepts brackets and escaped quotes inside strings (they are not nesting)', async () => {
@@ -858,12 +939,14 @@ describe('audit events API (over TCP)', function () {
 
   describe('CORS', () => {
     const allowed = 'https://qlik.example.com';
+    // What Chromium asks before Audit.qs's POST from a Qlik Sense page that adds its own header.
+    const requestedHeaders = 'authorization,content-type,x-audit-qs-version,x-qlik-web-integration-id';
     const preflight = (origin: string): RequestInit => ({
       method: 'OPTIONS',
       headers: {
         origin,
         'access-control-request-method': 'POST',
-        'access-control-request-headers': 'authorization, content-type',
+        'access-control-request-headers': requestedHeaders,
       },
     });
 
@@ -878,18 +961,58 @@ describe('audit events API (over TCP)', function () {
       expect(answer.headers.get('access-control-allow-origin')).to.equal(allowed);
     });
 
-    it("an allowed origin's preflight passes without a token (204)", async () => {
+    it("an allowed origin's preflight passes without a token (204), allowed the headers it asks for, for 2 hours", async () => {
       const answer = await call(api, EVENT_PATH, preflight(allowed));
       expect(answer.status).to.equal(204);
       expect(answer.headers.get('access-control-allow-origin')).to.equal(allowed);
       expect(answer.headers.get('access-control-allow-methods')).to.equal('GET, POST');
-      expect(answer.headers.get('access-control-allow-headers')).to.equal(
-        'Authorization, Content-Type, X-Audit-QS-Version',
-      );
+      expect(answer.headers.get('access-control-allow-headers')).to.equal(requestedHeaders);
+      expect(answer.headers.get('access-control-max-age')).to.equal('7200');
+      // Caches must not hand one origin's (or one header list's) answer to another.
+      expect(answer.headers.get('vary')).to.equal('Origin, Access-Control-Request-Headers');
       expectSecurityHeaders(answer);
     });
 
-    it('a disallowed origin gets no CORS headers, and its preflight without a token gets 401', async () => {
+    it("an allowed origin's refusals (401, 429) carry CORS headers, so the page can read them and Retry-After", async () => {
+      const limited = await startApi({
+        config: { cors: { allowedOrigins: [allowed] }, rateLimit: { maxPerMinute: 2 } },
+      });
+      // Preflights carry no event: they are answered before the rate limit and cost nothing of it.
+      for (let index = 0; index < 3; index++)
+        expect((await call(limited, EVENT_PATH, preflight(allowed))).status).to.equal(204);
+      const refused = await call(limited, EVENT_PATH, {
+        method: 'POST',
+        headers: { ...JSON_TYPE, origin: allowed },
+        body: '{}',
+      });
+      expectError(refused, 401, { reason: 'missing or invalid bearer token' });
+      expect(refused.headers.get('access-control-allow-origin')).to.equal(allowed);
+      expectAccepted(await postEvent(limited, fixture('navigation.sheet.loaded'), { origin: allowed }));
+      const limitedAnswer = await postEvent(limited, fixture('navigation.sheet.loaded'), { origin: allowed });
+      expectError(limitedAnswer, 429, { reason: /^rate limit exceeded/ });
+      expect(limitedAnswer.headers.get('access-control-allow-origin')).to.equal(allowed);
+      expect(limitedAnswer.headers.get('access-control-expose-headers')).to.equal('Retry-After');
+      expect(limited.accepted).to.have.length(1);
+    });
+
+    it('an allowed origin is matched as a browser sends it: case, default port and a trailing slash do not matter', async () => {
+      const { logger, lines } = recordingLogger('warn');
+      const lenient = await startApi({
+        logger,
+        config: { cors: { allowedOrigins: ['https://Qlik.Example.com:443/', 'qlik.example.com'] } },
+      });
+      const answer = await call(lenient, EVENT_PATH, preflight(allowed));
+      expect(answer.status).to.equal(204);
+      expect(answer.headers.get('access-control-allow-origin')).to.equal(allowed);
+      // An entry without a scheme can never match: said at start, with what to write instead.
+      expect(lines).to.deep.equal([
+        "warn: Butler-SOS.auditEvents.cors.allowedOrigins: 'qlik.example.com' is not an origin and never matches; " +
+          "write the Qlik Sense site's address as a browser shows it: scheme, host and port if not the default " +
+          '(https://qlik.example.com)',
+      ]);
+    });
+
+    it('a disallowed origin gets no CORS headers, and its preflight (never carrying a token) gets 401', async () => {
       const answer = await postEvent(api, fixture('navigation.sheet.loaded'), {
         origin: 'https://evil.example.net',
       });
@@ -915,11 +1038,171 @@ describe('audit events API (over TCP)', function () {
       });
     });
 
+    it('no token set: a disallowed preflight finds no route (404), with or without allowed origins', async () => {
+      for (const allowedOrigins of [[], [allowed]]) {
+        const open = await startApi({ config: { apiToken: '', cors: { allowedOrigins } } });
+        const refused = await call(open, EVENT_PATH, preflight('https://evil.example.net'));
+        expectError(refused, 404, { reason: 'no such route' });
+        expect(refused.headers.get('access-control-allow-origin')).to.equal(null);
+      }
+    });
+
     it("'*' allows any origin", async () => {
       const open = await startApi({ config: { cors: { allowedOrigins: ['*'] } } });
       const answer = await call(open, EVENT_PATH, preflight('https://anything.example.org'));
       expect(answer.status).to.equal(204);
       expect(answer.headers.get('access-control-allow-origin')).to.equal('*');
+    });
+  });
+
+  describe('refusals logged at warn: once a minute per kind and origin, with a count, never a token or payload', () => {
+    const FIRST = ' (repeats are counted: at most one warning every 60 s)';
+    const siteOrigin = 'https://qlik.example.com';
+    const otherOrigin = 'http://elsewhere.example.net';
+    const preflightFrom = (origin: string): RequestInit => ({
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization',
+      },
+    });
+    const warnings = (lines: string[]) => lines.filter((line) => line.startsWith('warn: '));
+    /** The count reported when the server closes: what the minute held after its first warning. */
+    const countsAtClose = async (api: RunningApi, lines: string[]) => {
+      const before = lines.length;
+      await api.app.close();
+      return lines.slice(before);
+    };
+
+    it("a disallowed origin's preflight: the warning names the origin and the setting; repeats counted", async () => {
+      const { logger, lines } = recordingLogger('info');
+      const api = await startApi({ logger, config: { cors: { allowedOrigins: [siteOrigin] } } });
+      for (let index = 0; index < 3; index++) {
+        expectError(await call(api, EVENT_PATH, preflightFrom(otherOrigin)), 401, {
+          reason: 'missing or invalid bearer token',
+        });
+      }
+      const warning =
+        `warn: audit API: refused a CORS preflight from 127.0.0.1 for origin '${otherOrigin}' (answered 401): ` +
+        `it is not in Butler-SOS.auditEvents.cors.allowedOrigins ('${siteOrigin}'), so the browser blocks every ` +
+        'event that pages of that origin post. If Qlik Sense is served from there, add that origin to the list';
+      expect(lines).to.deep.equal([`${warning}${FIRST}`]);
+      const [counted] = await countsAtClose(api, lines);
+      expect(counted).to.match(/ \(2 more times since \d{4}-\d\d-\d\dT[\d:.]+Z\)$/);
+      expect(counted.replace(/ \(2 more times since .*$/, '')).to.equal(warning);
+    });
+
+    it('the defaults (no allowed origin, no token): a preflight gets 404 and the warning says the list is empty', async () => {
+      const { logger, lines } = recordingLogger('info');
+      const api = await startApi({ logger, config: { apiToken: '' } });
+      expectError(await call(api, EVENT_PATH, preflightFrom(siteOrigin)), 404, { reason: 'no such route' });
+      expect(lines).to.deep.equal([
+        `warn: audit API: refused a CORS preflight from 127.0.0.1 for origin '${siteOrigin}' (answered 404): ` +
+          'it is not in Butler-SOS.auditEvents.cors.allowedOrigins (empty), so the browser blocks every ' +
+          `event that pages of that origin post. If Qlik Sense is served from there, add that origin to the list${FIRST}`,
+      ]);
+    });
+
+    it('a missing or wrong token: what was wrong, per origin, never the token', async () => {
+      const { logger, lines } = recordingLogger('info');
+      const api = await startApi({ logger, config: { cors: { allowedOrigins: [siteOrigin] } } });
+      const wrongToken = 'not-the-token-7f3a';
+      const body = fixtureText('navigation.sheet.loaded');
+      await call(api, EVENT_PATH, { method: 'POST', headers: { ...JSON_TYPE, origin: siteOrigin }, body });
+      await call(api, EVENT_PATH, { method: 'POST', headers: { ...JSON_TYPE, origin: siteOrigin }, body });
+      await postEvent(api, body, { authorization: `Bearer ${wrongToken}`, origin: otherOrigin });
+      await postEvent(api, body, { authorization: `Basic ${TOKEN}` });
+      expect(lines).to.deep.equal([
+        `warn: audit API: refused POST ${EVENT_PATH} from 127.0.0.1 (origin '${siteOrigin}') with 401: no ` +
+          `Authorization header; set the token of Butler-SOS.auditEvents.apiToken in the Audit.qs extension${FIRST}`,
+        `warn: audit API: refused POST ${EVENT_PATH} from 127.0.0.1 (origin '${otherOrigin}') with 401: the ` +
+          `bearer token does not match Butler-SOS.auditEvents.apiToken; set the same token in the Audit.qs extension${FIRST}`,
+        `warn: audit API: refused POST ${EVENT_PATH} from 127.0.0.1 with 401: the Authorization header is not ` +
+          `'Bearer <token>'${FIRST}`,
+      ]);
+      const all = [...lines, ...(await countsAtClose(api, lines))];
+      expect(all).to.have.length(4);
+      expect(all[3]).to.match(/with 401: no Authorization header; .* \(1 more time since /);
+      expect(all.join('\n')).to.not.include(TOKEN).and.not.include(wrongToken);
+    });
+
+    it('a validation refusal: its reason and the fields, never the payload', async () => {
+      const { logger, lines } = recordingLogger('info');
+      const api = await startApi({ logger });
+      const origin = (name: string) => ({ origin: `https://${name}.example.com` });
+      const semantic = variant('navigation.sheet.loaded', (e) => {
+        e.eventId = 'evt-1';
+        e.payload.context.appId = 'Sales.qvf';
+      });
+      expect((await postEvent(api, semantic, origin('semantic'))).status).to.equal(422);
+      expect(
+        (await postEvent(api, { schemaVersion: '1', payload: semantic.payload }, origin('schema'))).status,
+      ).to.equal(400);
+      // V8's parse error quotes the body back to the client; the log keeps only the position.
+      const malformed = await postEvent(api, 'CORP\\anna.lindqvist', origin('json'));
+      expectError(malformed, 400, {
+        reason: /^malformed JSON: .*anna\.lindqvist/,
+        errors: [{ instancePath: '', message: /anna/ }],
+      });
+      expect((await postEvent(api, '{"user": "anna.lindqvist"', origin('truncated'))).status).to.equal(400);
+      expect(
+        (
+          await postEvent(api, fixtureText('navigation.sheet.loaded'), {
+            'content-type': 'text/plain',
+            ...origin('text'),
+          })
+        ).status,
+      ).to.equal(415);
+      const from = (name: string, status: number) =>
+        `warn: audit API: refused POST ${EVENT_PATH} from 127.0.0.1 (origin 'https://${name}.example.com') with ${status}: `;
+      expect(warnings(lines)).to.deep.equal([
+        `${from('semantic', 422)}event failed validation: /eventId must match format "uuid"; /payload/context/appId must match format "uuid"${FIRST}`,
+        `${from('schema', 400)}invalid envelope: / must have required property 'eventId'; / must have required ` +
+          `property 'timestamp'; / must have required property 'type'; /schemaVersion must be integer${FIRST}`,
+        `${from('json', 400)}malformed JSON${FIRST}`,
+        `${from('truncated', 400)}malformed JSON at position 25${FIRST}`,
+        `${from('text', 415)}content type must be application/json (sent: 'text/plain')${FIRST}`,
+      ]);
+      expect(lines.join('\n')).to.not.match(/anna|lindqvist|Sales Performance|Regional overview|Sales\.qvf/);
+    });
+
+    it('client text in a warning is escaped and cut: no forged log line', async () => {
+      const { logger, lines } = recordingLogger('info');
+      const api = await startApi({ logger });
+      const answer = await call(api, `/api/v1/x%0Awarn:%20forged${'y'.repeat(400)}`, { headers: AUTH });
+      expect(answer.status).to.equal(404);
+      const envelope = variant('navigation.sheet.loaded', (e) => (e.type = 'foo\nwarn: forged'));
+      expect((await postEvent(api, envelope, { origin: 'https://t.example.com' })).status).to.equal(422);
+      expect(lines).to.have.length(2);
+      expect(lines[0]).to.match(
+        /^warn: audit API: refused GET \/api\/v1\/x%0Awarn:%20forgedy+… from 127\.0\.0\.1 with 404: /,
+      );
+      expect(lines[1]).to.include("unknown type 'foo\\u000awarn: forged'");
+      expect(lines.every((line) => !line.includes('\n'))).to.equal(true);
+    });
+
+    it('the rate limit and unknown routes: which setting or route', async () => {
+      const { logger, lines } = recordingLogger('info');
+      const api = await startApi({ logger, config: { rateLimit: { maxPerMinute: 1 } } });
+      expect(
+        (await call(api, '/api/v1/audit-events?x=1', { method: 'POST', headers: AUTH })).status,
+      ).to.equal(404);
+      expect((await call(api, '/api/v1/health', { headers: AUTH })).status).to.equal(429);
+      expect(lines).to.deep.equal([
+        `warn: audit API: refused POST /api/v1/audit-events from 127.0.0.1 with 404: no such route; Audit.qs posts to POST ${EVENT_PATH}${FIRST}`,
+        'warn: audit API: refused GET /api/v1/health from 127.0.0.1 with 429: more than 1 requests in a minute ' +
+          'from that address; raise Butler-SOS.auditEvents.rateLimit.maxPerMinute, or set trustProxy: true if a ' +
+          `reverse proxy forwards for many users${FIRST}`,
+      ]);
+    });
+
+    it('accepted events and allowed preflights warn about nothing', async () => {
+      const { logger, lines } = recordingLogger('info');
+      const api = await startApi({ logger, config: { cors: { allowedOrigins: [siteOrigin] } } });
+      expect((await call(api, EVENT_PATH, preflightFrom(siteOrigin))).status).to.equal(204);
+      expectAccepted(await postEvent(api, fixture('navigation.sheet.loaded'), { origin: siteOrigin }));
+      expect(lines).to.deep.equal([]);
     });
   });
 

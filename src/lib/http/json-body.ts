@@ -12,13 +12,24 @@ const MAX_JSON_NESTING_DEPTH = 64;
 /** The body is not acceptable JSON; the message is safe to show to the client. */
 export class InvalidJsonBodyError extends Error {
   override readonly name = 'InvalidJsonBodyError';
-  /** JSON pointer to the offending value ('' = the whole body). */
+  /**
+   * @param instancePath JSON pointer to the offending value ('' = the whole body).
+   * @param logMessage the reason without any of the body's text, for logs (the message may quote it).
+   */
   constructor(
     message: string,
     readonly instancePath = '',
+    readonly logMessage = message,
   ) {
     super(message);
   }
+}
+
+/** V8's parse errors quote the body ("Unexpected token 'h', "hello" is not valid JSON"): the log keeps the position only. */
+function malformedJson(error: unknown): InvalidJsonBodyError {
+  const message = errorMessage(error);
+  const position = / at position \d+/.exec(message)?.[0] ?? '';
+  return new InvalidJsonBodyError(`malformed JSON: ${message}`, '', `malformed JSON${position}`);
 }
 
 const FORBIDDEN_KEY_MESSAGE = 'Object contains forbidden prototype property';
@@ -71,7 +82,7 @@ function parseRefusingPrototypeKeys(text: string): unknown {
     if (errorMessage(error).startsWith(FORBIDDEN_KEY_MESSAGE)) {
       throw new InvalidJsonBodyError(`body contains the forbidden key '${forbiddenKeyIn(text)}'`);
     }
-    throw new InvalidJsonBodyError(`malformed JSON: ${errorMessage(error)}`);
+    throw malformedJson(error);
   }
 }
 

@@ -22,7 +22,12 @@ export class ApiError extends Error {
   constructor(
     readonly statusCode: number,
     reason: string,
-    readonly extras: { errors?: ValidationError[]; headers?: Record<string, string> } = {},
+    readonly extras: {
+      errors?: ValidationError[];
+      headers?: Record<string, string>;
+      /** The cause, for the administrator's log, where the client is told less (or more: body text). */
+      problem?: string;
+    } = {},
   ) {
     super(reason);
   }
@@ -46,10 +51,15 @@ export function errorReplyBody(error: ApiError, receivedAt = new Date()): AuditA
 export const badRequest = (
   reason: string,
   errors: ValidationError[] = [{ instancePath: '', message: reason }],
-) => new ApiError(400, reason, { errors });
+  problem?: string,
+) => new ApiError(400, reason, { errors, problem });
 
-export const unauthorized = () =>
-  new ApiError(401, 'missing or invalid bearer token', { headers: { 'WWW-Authenticate': 'Bearer' } });
+/** The client learns only that its token did not do; `problem` (never the token) is for the log. */
+export const unauthorized = (problem: string) =>
+  new ApiError(401, 'missing or invalid bearer token', {
+    headers: { 'WWW-Authenticate': 'Bearer' },
+    problem,
+  });
 
 export const notFound = () => new ApiError(404, 'no such route');
 
