@@ -1,7 +1,8 @@
 /**
  * The audit API (docs/http-api.md): a fastify server that receives Audit.qs envelopes, checks them in
- * this order — rate limit, bearer token, content type and size, envelope schema (400),
- * semantics and per-type payload (422) — and hands accepted envelopes to the event log.
+ * this order — rate limit per client, bearer token, rate limit of all clients, content type and
+ * size, envelope schema (400), semantics and per-type payload (422) — and hands accepted
+ * envelopes to the event log. It also answers health and Prometheus metrics, and counts every answer.
  * Every answer, fastify's and the plugins' included, has the one body shape of http/replies.ts;
  * every refusal is logged at debug, and at warn once a minute per kind and origin (http/refusal-log.ts).
  */
@@ -28,6 +29,7 @@ import {
   unsupportedMediaType,
   type ApiError,
 } from './http/replies.js';
+import { createAllClientsLimit } from './http/all-clients-limit.js';
 import { addCors, createOriginPolicy } from './http/cors.js';
 import { createJsonBodyParser, InvalidJsonBodyError } from './http/json-body.js';
 import { createRefusalLog, type RefusalLog } from './http/refusal-log.js';
@@ -36,6 +38,17 @@ import type { AuditEnvelope } from './audit-events/types.js';
 import type { AuditEventsConfig } from './config/schema.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
+
+/** What the API counts, and the Prometheus text it serves (metrics/audit-metrics.ts). */
+export interface ApiMetrics {
+  /** An answer of POST /api/v1/audit-event; `type` when the body was read and had one. */
+  eventAnswered(type: string | undefined, status: number): void;
+  httpAnswered(status: number): void;
+  /** Where the count of `queue.rateLimit`'s current minute is read. */
+  readRateLimitWith(read: () => number): void;
+  text(): Promise<string>;
+  readonly contentType: string;
+}
 
 export interface AuditApiDeps {
   config: AuditEventsConfig;
@@ -46,12 +59,14 @@ export interface AuditApiDeps {
   health(): { healthy: boolean; destinations: unknown[]; log: unknown };
   /** Butler SOS version for test-connection. */
   version: string;
+  metrics: ApiMetrics;
 }
 
 const AUDIT_API_ROUTES = {
   event: '/api/v1/audit-event',
   testConnection: '/api/v1/test-connection',
   health: '/api/v1/health',
+  metrics: '/metrics',
 } as const;
 
 const RATE_LIMIT_WINDOW_MS = 60_000;
@@ -72,13 +87,14 @@ export async function buildAuditEventsApi(deps: AuditApiDeps): Promise<FastifyIn
   });
   answerEveryErrorInOneShape(app, config, logger, refusals);
   addSecurityHeaders(app, config.tls.enable);
+  countEveryAnswer(app, deps.metrics);
   // Hooks run in the order they are added: the CORS headers (and an allowed origin's preflight,
   // which carries no event), then the checks: rate limit, then the token.
   await addCors(app, origins, logger);
-  await addRateLimit(app, config.rateLimit);
+  await addRateLimit(app, config);
   addBearerAuth(app, config.apiToken);
   useStrictJsonBodyParser(app);
-  registerRoutes(app, deps, warnings);
+  registerRoutes(app, deps, warnings, eventRouteLimit(app, deps));
   return app;
 }
 
@@ -137,6 +153,17 @@ function addSecurityHeaders(app: FastifyInstance, tlsEnabled: boolean): void {
   });
 }
 
+/** onResponse sees every answer, refusals by hooks and the not-found handler included. */
+function countEveryAnswer(app: FastifyInstance, metrics: ApiMetrics): void {
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpAnswered(reply.statusCode);
+    if (request.method === 'POST' && request.routeOptions.url === AUDIT_API_ROUTES.event) {
+      const type = (request.body as { type?: unknown } | undefined)?.type;
+      metrics.eventAnswered(typeof type === 'string' ? type : undefined, reply.statusCode);
+    }
+  });
+}
+
 // ---------------------------------------------------------------------------------------
 // Errors in the one body shape
 // ---------------------------------------------------------------------------------------
@@ -176,17 +203,30 @@ function logRefusal(logger: Logger, request: FastifyRequest, apiError: ApiError,
 // Rate limit, CORS, authentication
 // ---------------------------------------------------------------------------------------
 
-async function addRateLimit(app: FastifyInstance, settings: AuditEventsConfig['rateLimit']): Promise<void> {
-  if (!settings.enable) return;
+/** The plugin serves both limits: `rateLimit` per client address, `queue.rateLimit` for all together. */
+async function addRateLimit(app: FastifyInstance, config: AuditEventsConfig): Promise<void> {
+  const perClient = config.rateLimit;
+  if (!perClient.enable && !config.queue.rateLimit.enable) return;
   await app.register(rateLimit, {
     global: false,
-    max: settings.maxPerMinute,
+    max: perClient.maxPerMinute,
     timeWindow: RATE_LIMIT_WINDOW_MS,
     errorResponseBuilder: (_request, context) => tooManyRequests(context.max, Math.ceil(context.ttl / 1000)),
   });
   // One app-wide hook rather than the plugin's per-route ones: it then runs before every
   // other hook, and for unknown routes too. The key is request.ip (see trustProxy).
-  app.addHook('onRequest', app.rateLimit());
+  if (perClient.enable) app.addHook('onRequest', app.rateLimit());
+}
+
+/**
+ * The event route's own onRequest hook: `queue.rateLimit`, after the token (a client without
+ * it cannot use up everyone's minute) and before the body is read.
+ */
+function eventRouteLimit(app: FastifyInstance, { config, metrics }: AuditApiDeps) {
+  if (!config.queue.rateLimit.enable) return [];
+  const limit = createAllClientsLimit(app, config.queue.rateLimit, RATE_LIMIT_WINDOW_MS);
+  metrics.readRateLimitWith(limit.current);
+  return [limit.check];
 }
 
 /**
@@ -247,12 +287,20 @@ function useStrictJsonBodyParser(app: FastifyInstance): void {
 // Routes
 // ---------------------------------------------------------------------------------------
 
-function registerRoutes(app: FastifyInstance, deps: AuditApiDeps, warnings: ThrottledWarnings): void {
-  app.post(AUDIT_API_ROUTES.event, createAuditEventHandler(deps, warnings));
+function registerRoutes(
+  app: FastifyInstance,
+  deps: AuditApiDeps,
+  warnings: ThrottledWarnings,
+  eventHooks: Array<(request: FastifyRequest) => Promise<void>>,
+): void {
+  app.post(AUDIT_API_ROUTES.event, { onRequest: eventHooks }, createAuditEventHandler(deps, warnings));
   app.get(AUDIT_API_ROUTES.testConnection, async (request) =>
     testConnectionBody(deps.version, headerVersionOf(request)),
   );
   app.get(AUDIT_API_ROUTES.health, async (_request, reply) => sendHealth(reply, deps.health()));
+  app.get(AUDIT_API_ROUTES.metrics, async (_request, reply) =>
+    reply.type(deps.metrics.contentType).send(await deps.metrics.text()),
+  );
 }
 
 /**

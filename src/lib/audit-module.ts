@@ -194,7 +194,7 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
     );
     processor = recordSource;
     queueMetrics = createQueueMetrics(config, metrics, sources, logger);
-    api = await buildAuditEventsApi({ config, logger, accept, health, version: deps.version });
+    api = await buildAuditEventsApi({ config, logger, accept, health, metrics, version: deps.version });
     await api.listen({ host: config.host, port: config.port });
     const address = api.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

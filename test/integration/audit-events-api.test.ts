@@ -19,6 +19,7 @@ import type { AuditEventsConfig } from '../../src/lib/config/schema.js';
 import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
 import { ServiceUnavailableError } from '../../src/lib/errors.js';
 import { createSilentLogger, type Logger } from '../../src/lib/logger.js';
+import { AuditMetrics } from '../../src/lib/metrics/audit-metrics.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { createClientCertificateAuthority, createLocalhostCertificate } from '../support/tls.js';
 
@@ -70,6 +71,7 @@ interface ApiOptions {
   accept?: AuditApiDeps['accept'];
   health?: AuditApiDeps['health'];
   logger?: Logger;
+  metrics?: AuditMetrics;
 }
 
 interface RunningApi {
@@ -78,6 +80,11 @@ interface RunningApi {
   url: string;
   /** What the API handed to the log, in order. */
   accepted: AuditEnvelope[];
+}
+
+/** Metrics of an API without a log or destinations behind it. */
+function noMetrics(): AuditMetrics {
+  return new AuditMetrics({ log: () => null, destinations: () => [], handlersRunning: () => 0 });
 }
 
 /** Starts APIs on 127.0.0.1:0; every one is closed after the enclosing describe. */
@@ -95,6 +102,7 @@ function apiStarter() {
       accept: options.accept ?? (async (envelope) => void accepted.push(envelope)),
       health: options.health ?? (() => ({ healthy: true, destinations: [], log: {} })),
       version: '14.0.0-test',
+      metrics: options.metrics ?? noMetrics(),
     });
     apps.push(app);
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -910,6 +918,131 @@ describe('audit events API (over TCP)', function () {
     it('can be switched off', async () => {
       const api = await startApi({ config: { rateLimit: { enable: false, maxPerMinute: 1 } } });
       for (let index = 0; index < 4; index++) expectAccepted(await postEvent(api, valid()));
+    });
+
+    describe('queue.rateLimit: the events of all clients together', () => {
+      const allClients = {
+        rateLimit: { enable: false },
+        queue: { rateLimit: { enable: true, maxMessagesPerMinute: 3 } },
+      };
+
+      it('429 with Retry-After for the event beyond maxMessagesPerMinute, whichever client sends it', async () => {
+        const { logger, lines } = recordingLogger('warn');
+        const metrics = noMetrics();
+        const api = await startApi({ config: allClients, logger, metrics });
+        // Three addresses as far as the server knows (trustProxy off: the socket's peer is one;
+        // what matters is that the count is not per client): three events, then none.
+        for (let index = 0; index < 3; index++) {
+          expectAccepted(await postEvent(api, valid(), { 'x-forwarded-for': `10.0.0.${index}` }));
+        }
+        expect(metrics.rateLimitCurrent()).to.equal(3);
+        const refused = await postEvent(api, valid());
+        const retryAfter = refused.headers.get('retry-after');
+        expect(Number(retryAfter)).to.be.within(1, 60);
+        expectError(refused, 429, {
+          reason: `rate limit exceeded: at most 3 events per minute from all clients together; retry after ${retryAfter} s`,
+        });
+        expect(api.accepted).to.have.length(3);
+        expect(lines).to.deep.equal([
+          'warn: audit API: refused POST /api/v1/audit-event from 127.0.0.1 with 429: more than 3 events ' +
+            'in a minute from all clients together; raise Butler-SOS.auditEvents.queue.rateLimit.maxMessagesPerMinute ' +
+            'if the destinations keep up (repeats are counted: at most one warning every 60 s)',
+        ]);
+      });
+
+      it('is not used up by clients without the token, nor by other routes', async () => {
+        const api = await startApi({ config: allClients });
+        for (let index = 0; index < 5; index++) {
+          expect(
+            (await call(api, EVENT_PATH, { method: 'POST', headers: JSON_TYPE, body: '{}' })).status,
+          ).to.equal(401);
+          expect((await call(api, '/api/v1/test-connection', { headers: AUTH })).status).to.equal(200);
+        }
+        for (let index = 0; index < 3; index++) expectAccepted(await postEvent(api, valid()));
+        expect((await postEvent(api, valid())).status).to.equal(429);
+      });
+
+      it('is off by default', async () => {
+        const metrics = noMetrics();
+        const api = await startApi({ config: { rateLimit: { enable: false } }, metrics });
+        for (let index = 0; index < 5; index++) expectAccepted(await postEvent(api, valid()));
+        expect(metrics.rateLimitCurrent()).to.equal(0);
+      });
+    });
+  });
+
+  describe('GET /metrics', () => {
+    async function scrape(api: RunningApi, headers: Record<string, string> = AUTH) {
+      const response = await fetch(`${api.url}/metrics`, { headers });
+      return {
+        status: response.status,
+        type: response.headers.get('content-type'),
+        text: await response.text(),
+      };
+    }
+
+    /** The value of one sample line, e.g. `audit_http_responses_total{status="202"}`; 0 when absent. */
+    function sample(text: string, series: string): number {
+      const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+      return line === undefined ? 0 : Number(line.slice(series.length + 1));
+    }
+
+    it('needs the token, as every route does', async () => {
+      const api = await startApi();
+      const refused = await scrape(api, {});
+      expect(refused.status).to.equal(401);
+      expect(refused.text).not.to.include('audit_');
+    });
+
+    it("answers Prometheus text counting each event's answer by type and outcome, and every answer by status", async () => {
+      const api = await startApi();
+      expectAccepted(await postEvent(api, fixture('navigation.sheet.loaded')));
+      expectAccepted(await postEvent(api, fixture('navigation.sheet.loaded')));
+      expectAccepted(
+        await postEvent(api, { ...fixture('navigation.sheet.loaded'), type: 'event.sheet.printed' }),
+      );
+      expect(
+        (
+          await postEvent(
+            api,
+            variant('app.model.validated', (e) => (e.eventId = 'bad')),
+          )
+        ).status,
+      ).to.equal(422);
+      expect((await postEvent(api, { ...fixture('object.view.duration'), type: 'made.up' })).status).to.equal(
+        422,
+      );
+      const noToken = await call(api, EVENT_PATH, { method: 'POST', headers: JSON_TYPE, body: '{}' });
+      expect(noToken.status).to.equal(401);
+      const answer = await scrape(api);
+      expect(answer.status).to.equal(200);
+      expect(answer.type).to.equal('text/plain; version=0.0.4; charset=utf-8');
+      const received = (labels: string) => sample(answer.text, `audit_events_received_total{${labels}}`);
+      expect(received('type="navigation.sheet.loaded",outcome="accepted"')).to.equal(2);
+      expect(received('type="event.other",outcome="accepted"')).to.equal(1);
+      expect(received('type="app.model.validated",outcome="refused"')).to.equal(1);
+      expect(received('type="invalid",outcome="refused"')).to.equal(1);
+      expect(received('type="unread",outcome="refused"')).to.equal(1);
+      const responses = (status: number) =>
+        sample(answer.text, `audit_http_responses_total{status="${status}"}`);
+      expect([responses(202), responses(422), responses(401)]).to.deep.equal([3, 2, 1]);
+      expect(answer.text).to.match(/^# HELP audit_process_cpu_user_seconds_total /m);
+    });
+
+    it('counts a 503 of a full log as unavailable', async () => {
+      const api = await startApi({
+        accept: async () => {
+          throw new ServiceUnavailableError('the event log is full', 5);
+        },
+      });
+      expect((await postEvent(api, fixture('navigation.sheet.loaded'))).status).to.equal(503);
+      const answer = await scrape(api);
+      expect(
+        sample(
+          answer.text,
+          'audit_events_received_total{type="navigation.sheet.loaded",outcome="unavailable"}',
+        ),
+      ).to.equal(1);
     });
   });
 

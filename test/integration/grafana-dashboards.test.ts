@@ -9,6 +9,7 @@
  * (the columns a table shows after its transformations).
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { toAuditRecord } from '../../src/lib/audit-events/record.js';
@@ -265,6 +266,15 @@ describe('Grafana dashboards in docs/grafana: every query against a realistic da
 
   after(async () => {
     await influxd?.stop();
+  });
+
+  it("holds the queue metrics the module wrote while it ran, beside the day's history", async () => {
+    const [row] = await influxd.query(
+      DB,
+      `SELECT count("messages_received") AS "points", sum("messages_queued") AS "accepted" FROM "audit_events_queue" WHERE "host" = '${hostname()}'`,
+    );
+    expect(row.points).to.be.greaterThan(1);
+    expect(row.accepted).to.equal(day.envelopes.length);
   });
 
   it('holds the whole realistic day: every envelope posted is one point', async () => {

@@ -1,12 +1,12 @@
 /**
- * The queue metrics a day of running writes to InfluxDB, for the health dashboard until the
- * module's own writer exists: the measurement Butler SOS 15 writes for its queues
- * (`audit_events_queue` by default, tags `queue_type=audit_events`, `host` and the configured
- * tags; counters that count since the previous point), plus the module's own `journal_backlog`
- * (events not yet written by every destination) and `dead_letters` (dead-lettered since start).
- *
- * When the module writes these itself, a test replaces the call to writeQueueMetricsPoints with
- * the module running over the day; nothing else reads this file.
+ * A day of queue metrics before the module ran, for the health dashboard: the measurement Butler
+ * SOS 15 writes for its queues (`audit_events_queue` by default, tags `queue_type=audit_events`,
+ * `host` and the configured tags; counters that count since the previous point, with Butler SOS's
+ * field types), plus the module's own `journal_backlog` (events not yet written by every
+ * destination) and `dead_letters` (dead-lettered since start). The module writes the same
+ * measurement itself while it runs (write-through-module.ts), a few seconds' worth: panels that
+ * compare intervals need the history, and InfluxDB refusing the module's points for a type
+ * conflict with these would fail that run.
  */
 import { Point } from '@influxdata/influxdb-client';
 import type { StaticTag } from '../../src/lib/config/schema.js';

@@ -1,6 +1,6 @@
 /**
  * Writes envelopes the way production does: the whole module in-process (createAuditModule)
- * with both destinations, InfluxDB v1 on a real influxd and Parquet files, each envelope
+ * with both destinations, InfluxDB v1 on a real influxd (with the queue metrics) and Parquet files, each envelope
  * posted over HTTP and answered 202, then the module stopped, which writes everything it holds.
  * What the destinations hold afterwards is what a user's dashboards and queries read.
  */
@@ -24,6 +24,9 @@ export interface ModuleDestinations {
   staticTags?: StaticTag[];
 }
 
+/** Short, so that a run of a second or two writes several queue-metrics points. */
+const QUEUE_METRICS_EVERY_MS = 100;
+
 /** Posts at most this many events at once, as several browsers would. */
 const CONCURRENT_POSTS = 8;
 
@@ -35,6 +38,10 @@ export async function writeThroughModule(
   const validation = validateAuditEventsConfig({
     port: 0,
     rateLimit: { enable: false },
+    // Butler SOS's queue metrics as the module writes them, next to the events.
+    queue: {
+      queueMetrics: { influxdb: { enable: true, writeFrequency: QUEUE_METRICS_EVERY_MS, tags: staticTags } },
+    },
     journal: { directory: path.join(baseDir, 'journal') },
     destination: {
       type: 'influxdb, parquet',

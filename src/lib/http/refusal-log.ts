@@ -91,6 +91,8 @@ function message(kind: RefusalKind, request: FastifyRequest, error: ApiError, se
     case 'validation':
       return `audit API: refused ${route(request)} from ${client(request)} with ${status}: ${validationReason(error)}${sentContentType(request, status)}`;
     case 'rate limit':
+      if (error.extras.problem !== undefined)
+        return `audit API: refused ${route(request)} from ${client(request)} with 429: ${error.extras.problem}`;
       return (
         `audit API: refused ${route(request)} from ${client(request)} with 429: more than ` +
         `${settings.rateLimit.maxPerMinute} requests in a minute from that address; raise ` +

@@ -74,6 +74,21 @@ export const tooManyRequests = (max: number, retryAfterSeconds: number) =>
     `rate limit exceeded: at most ${max} requests per minute; retry after ${retryAfterSeconds} s`,
   );
 
+/** queue.rateLimit: the events of every client together; the log names the setting to raise. */
+export function tooManyEventsFromAllClients(max: number, retryAfterSeconds: number): ApiError {
+  const seconds = Math.max(1, retryAfterSeconds);
+  return new ApiError(
+    429,
+    `rate limit exceeded: at most ${max} events per minute from all clients together; retry after ${seconds} s`,
+    {
+      headers: { 'Retry-After': String(seconds) },
+      problem:
+        `more than ${max} events in a minute from all clients together; raise ` +
+        'Butler-SOS.auditEvents.queue.rateLimit.maxMessagesPerMinute if the destinations keep up',
+    },
+  );
+}
+
 export const internalError = () => new ApiError(500, 'internal error');
 
 function serviceUnavailable(error: ServiceUnavailableError): ApiError {

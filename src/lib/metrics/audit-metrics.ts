@@ -35,18 +35,19 @@ function outcomeOf(status: number): Outcome {
 }
 
 /**
- * The `type` label: a known type, `event.other` for the open `event.*` family, `invalid` for the
- * rest. Clients choose types; label values must stay few, or a client could grow the registry
+ * The `type` label: a known type, `event.other` for the open `event.*` family, `unread` when the
+ * answer came before the body was read (token, rate limit, size), `invalid` for the rest. Clients choose types; label values must stay few, or a client could grow the registry
  * without bound.
  */
 function typeLabel(type: string | undefined): string {
-  if (type === undefined || !isAcceptedEventType(type)) return 'invalid';
+  if (type === undefined) return 'unread';
+  if (!isAcceptedEventType(type)) return 'invalid';
   return type.startsWith('event.') && !['event.unsupported.visualization', 'event.bookmark'].includes(type)
     ? 'event.other'
     : type;
 }
 
-/** Seconds since the epoch of an ISO time, or NaN (prom-client leaves NaN out of nothing; 0 reads as never). */
+/** Seconds since the epoch of an ISO time; 0 for never, as Prometheus exporters write it. */
 function epochSeconds(iso: string | null): number {
   return iso === null ? 0 : Date.parse(iso) / 1000;
 }
@@ -57,6 +58,7 @@ export class AuditMetrics {
   private readonly eventsReceived: Counter<'type' | 'outcome'>;
   private readonly httpResponses: Counter<'status'>;
   private readonly batchDuration: Histogram<'destination'>;
+  private rateLimitReading: () => number = () => 0;
 
   constructor(private readonly sources: MetricsSources) {
     const registers = [this.registry];
@@ -98,6 +100,16 @@ export class AuditMetrics {
 
   batchWritten(destinationId: string, seconds: number): void {
     this.batchDuration.observe({ destination: destinationId }, seconds);
+  }
+
+  /** Where `queue.rateLimit`'s count of the current minute is read (the API's limiter). */
+  readRateLimitWith(read: () => number): void {
+    this.rateLimitReading = read;
+  }
+
+  /** Events counted in the current minute of `queue.rateLimit` (0 when it is off). */
+  rateLimitCurrent(): number {
+    return this.rateLimitReading();
   }
 
   intakeCounts(): IntakeCounts {

@@ -28,8 +28,6 @@ export interface QueueMetricsOptions {
   sources: MetricsSources;
   logger: Logger;
   host?: string;
-  /** Events counted in the current window of `queue.rateLimit` (0 when it is off). */
-  rateLimitCurrent?: () => number;
 }
 
 /** A value InfluxDB keeps as an integer (`123i`), as Butler SOS writes these fields. */
@@ -68,11 +66,14 @@ export class QueueMetricsWriter {
     this.timer.unref(); // metrics never keep the process alive
   }
 
-  /** Stops the timer, lets a write in progress finish, and closes the writer. */
+  /**
+   * Stops the timer, writes the last interval's point (its counts would be lost otherwise:
+   * each point counts since the previous one), and closes the writer.
+   */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.writing;
+    await this.writeNow();
     await this.options.writer.close();
   }
 
@@ -117,7 +118,7 @@ export class QueueMetricsWriter {
         durations.length === 0 ? 0 : durations.reduce((a, b) => a + b, 0) / durations.length,
       processing_time_p95_ms: percentile(durations, 0.95),
       processing_time_max_ms: durations.at(-1) ?? 0,
-      rate_limit_current: int(this.options.rateLimitCurrent?.() ?? 0),
+      rate_limit_current: int(this.options.metrics.rateLimitCurrent()),
       backpressure_active: int(utilization >= this.options.backpressureThreshold ? 1 : 0),
       journal_backlog: int(entries),
       dead_letters: int(now.rejected),
