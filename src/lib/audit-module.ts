@@ -12,6 +12,11 @@ import {
   deadLetterFileFor,
 } from './audit-destinations/index.js';
 import type { AuditDestination } from './audit-destinations/destination.js';
+import {
+  createScreenshotSaver,
+  screenshotStartWarnings,
+  type ScreenshotSaver,
+} from './audit-screenshots/index.js';
 import type { EventLog } from './audit-journal/event-log.js';
 import { openJournal } from './audit-journal/journal.js';
 import { MemoryEventLog } from './audit-journal/memory-log.js';
@@ -51,9 +56,7 @@ function logStartWarnings(config: AuditEventsConfig, logger: Logger): void {
     );
   }
   if (config.destination.screenshots.enable) {
-    logger.warn(
-      'auditEvents.destination.screenshots.enable is true, but screenshot download is not in this build yet',
-    );
+    for (const warning of screenshotStartWarnings(config.destination.screenshots)) logger.warn(warning);
   }
   if (config.destination.influxdb?.maxBufferedPoints !== undefined) {
     logger.warn(
@@ -93,6 +96,7 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
   let accepting = false;
   let destinations: AuditDestination[] = [];
   let loops: DeliveryLoop[] = [];
+  let screenshots: ScreenshotSaver | undefined;
   let api: Awaited<ReturnType<typeof buildAuditEventsApi>> | null = null;
 
   async function accept(envelope: AuditEnvelope): Promise<void> {
@@ -119,6 +123,9 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
       return null;
     }
     logStartWarnings(config, logger);
+    // Before the log opens: a certificate file it cannot read stops the start with nothing left open.
+    if (config.destination.screenshots.enable)
+      screenshots = await createScreenshotSaver(config.destination.screenshots, { logger, baseDir });
     // The log first: destinations record its id next to the sequence numbers they keep.
     const eventLog = await openEventLog(config, logger, baseDir);
     log = eventLog;
@@ -132,6 +139,7 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
       readers: destinations.length,
       maxShared: sharedRecordBound(destinations),
       logger,
+      handlerDeps: { screenshots },
     });
     loops = destinations.map(
       (destination) =>
@@ -175,6 +183,7 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
     // Loops stop before their destinations close, so nothing is written to a closed sink.
     await Promise.all(loops.map((loop) => loop.stop()));
     await Promise.all(destinations.map((destination) => closeQuietly(destination, logger)));
+    await screenshots?.close(); // ends the Qlik sessions it keeps
     await log.close();
     await api?.close();
     const left = log.backlog().entries;
