@@ -85,11 +85,12 @@ export function scrollComposite(height: number, crop: WholePixelCrop): RowRange[
   return removeRows(whole, crop.scrollAreaOffsetY, crop.scrollAreaOffsetY + crop.scrollTop);
 }
 
-/** Decoded pixels: 4 bytes (R, G, B, A) per pixel, row after row. */
+/** Decoded rows of the original: 4 bytes (R, G, B, A) per pixel, from row `top` on. */
 export interface RgbaPixels {
   data: Uint8Array;
   width: number;
-  height: number;
+  /** The original row the data starts at. */
+  top: number;
 }
 
 const SAMPLE_STEP = 10;
@@ -112,7 +113,7 @@ interface RowSample {
 function sampleRow(pixels: RgbaPixels, row: number): RowSample {
   const { data, width } = pixels;
   const margin = Math.min(50, Math.floor(width * 0.05));
-  const at = (x: number) => (row * width + x) * 4;
+  const at = (x: number) => ((row - pixels.top) * width + x) * 4;
   const ref = at(Math.floor(width / 4));
   const [r, g, b] = [data[ref], data[ref + 1], data[ref + 2]];
   let samples = 0;
@@ -132,6 +133,19 @@ function sampleRow(pixels: RgbaPixels, row: number): RowSample {
   return { uniform: uniform && samples >= MIN_SAMPLES, brightness: (r + g + b) / 3, grey };
 }
 
+/** The highest composite row the search looks at (the row above it is compared too). */
+function gridLineSearchStart(ranges: readonly RowRange[]): number {
+  return Math.max(1, Math.floor(compositeHeight(ranges) / 2));
+}
+
+/** The original rows [first, last] the grid-line search reads: only those need decoding. */
+export function gridLineSearchRows(ranges: readonly RowRange[]): { first: number; last: number } | null {
+  const height = compositeHeight(ranges);
+  const start = gridLineSearchStart(ranges);
+  if (height - 5 < start) return null;
+  return { first: originalRow(ranges, start - 1), last: originalRow(ranges, height - 5) };
+}
+
 /**
  * Step 2's anchor: the composite row of the table's bottom grid line, or -1. It is the lowest
  * row (from 5 rows above the bottom up to the middle) that is one light grey (brightness
@@ -139,7 +153,7 @@ function sampleRow(pixels: RgbaPixels, row: number): RowSample {
  */
 export function findBottomGridLine(pixels: RgbaPixels, ranges: readonly RowRange[]): number {
   const height = compositeHeight(ranges);
-  for (let row = height - 5; row >= Math.max(1, Math.floor(height / 2)); row -= 1) {
+  for (let row = height - 5; row >= gridLineSearchStart(ranges); row -= 1) {
     const line = sampleRow(pixels, originalRow(ranges, row));
     if (!line.uniform || !line.grey) continue;
     if (line.brightness < GRID_LINE_BRIGHTNESS.min || line.brightness > GRID_LINE_BRIGHTNESS.max) continue;

@@ -7,6 +7,7 @@
 import sharp from 'sharp';
 import {
   compositeHeight,
+  gridLineSearchRows,
   overflowComposite,
   scrollComposite,
   standardCrop,
@@ -31,47 +32,59 @@ interface Cut {
   rows: RowRange[];
 }
 
-async function decode(png: Buffer): Promise<RgbaPixels> {
-  const { data, info } = await sharp(png, SHARP_INPUT)
+/** The original rows [first, last], decoded: what the grid-line search samples. */
+async function decodeRows(png: Buffer, width: number, first: number, last: number): Promise<RgbaPixels> {
+  const data = await sharp(png, SHARP_INPUT)
+    .extract({ left: 0, top: first, width, height: last - first + 1 })
     .toColourspace('srgb')
     .ensureAlpha()
     .raw({ depth: 'uchar' })
-    .toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height };
+    .toBuffer();
+  return { data, width, top: first };
 }
 
-function rawInput(pixels: RgbaPixels) {
-  return sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: 4 } });
-}
-
-/** The cut as a PNG: one extract for one band of rows, else the bands stacked on a canvas. */
-async function encodeCut(png: Buffer, pixels: RgbaPixels | null, cut: Cut): Promise<Buffer> {
-  const source = () => (pixels ? rawInput(pixels) : sharp(png, SHARP_INPUT));
+/**
+ * The cut as a PNG, in one sharp pipeline: the tallest band of rows is extracted and extended
+ * by the height of the others, which are composed into place. Only those smaller bands (a
+ * title, a table's bottom margin) are ever held by JavaScript; the image's pixels stay in
+ * libvips, which keeps the event loop clear of large buffers and their collection.
+ */
+async function encodeCut(png: Buffer, cut: Cut): Promise<Buffer> {
+  const source = () => sharp(png, SHARP_INPUT);
   const region = (rows: RowRange) => ({
     left: cut.left,
     top: rows.start,
     width: cut.width,
     height: rows.end - rows.start,
   });
-  if (cut.rows.length === 1) return source().extract(region(cut.rows[0])).png().toBuffer();
-  const decoded = pixels ?? (await decode(png));
-  const bands = await Promise.all(
-    cut.rows.map(async (rows, index) => ({
-      input: await rawInput(decoded).extract(region(rows)).raw().toBuffer(),
-      raw: { width: cut.width, height: rows.end - rows.start, channels: 4 as const },
-      top: compositeHeight(cut.rows.slice(0, index)),
-      left: 0,
-    })),
+  const heights = cut.rows.map((rows) => rows.end - rows.start);
+  const tallest = heights.indexOf(Math.max(...heights));
+  const above = compositeHeight(cut.rows.slice(0, tallest));
+  const below = compositeHeight(cut.rows.slice(tallest + 1));
+  const others = await Promise.all(
+    cut.rows.map(async (rows, index) =>
+      index === tallest
+        ? null
+        : {
+            input: await source()
+              .extract(region(rows))
+              .toColourspace('srgb')
+              .ensureAlpha()
+              .raw({ depth: 'uchar' })
+              .toBuffer(),
+            raw: { width: cut.width, height: heights[index], channels: 4 as const },
+            top: compositeHeight(cut.rows.slice(0, index)),
+            left: 0,
+          },
+    ),
   );
-  return sharp({
-    create: {
-      width: cut.width,
-      height: compositeHeight(cut.rows),
-      channels: 4,
-      background: { r: 0, g: 0, b: 0, alpha: 0 },
-    },
-  })
-    .composite(bands)
+  const base = source().extract(region(cut.rows[tallest]));
+  const extended =
+    above + below > 0
+      ? base.extend({ top: above, bottom: below, background: { r: 0, g: 0, b: 0, alpha: 0 } })
+      : base;
+  return extended
+    .composite(others.filter((band) => band !== null))
     .png()
     .toBuffer();
 }
@@ -84,16 +97,16 @@ export async function cropPng(png: Buffer, crop: ScreenshotCrop): Promise<Croppe
   const geometry = wholePixels(crop);
   const { width, height } = await sharp(png, SHARP_INPUT).metadata();
   let rows = scrollComposite(height, geometry);
-  let pixels: RgbaPixels | null = null;
-  if (geometry.renderingOverflow > 0) {
-    pixels = await decode(png);
+  const searched = geometry.renderingOverflow > 0 ? gridLineSearchRows(rows) : null;
+  if (searched) {
+    const pixels = await decodeRows(png, width, searched.first, searched.last);
     rows = overflowComposite(pixels, rows, geometry.renderingOverflow);
   }
   const cut: Cut = standardCrop(width, rows, geometry) ?? { left: 0, width, rows };
   const untouched = cut.width === width && cut.rows.length === 1 && compositeHeight(cut.rows) === height;
   if (untouched) return { bytes: png, width, height, cropped: false };
   return {
-    bytes: await encodeCut(png, pixels, cut),
+    bytes: await encodeCut(png, cut),
     width: cut.width,
     height: compositeHeight(cut.rows),
     cropped: true,
