@@ -88,9 +88,9 @@ class DownloadingScreenshotSaver implements ScreenshotSaver {
     if (this.store.directories.length === 0)
       throw new ScreenshotFailure('destination.screenshots.storageTargets has no enabled target');
     const baseName = screenshotBaseName(request.eventTimeMs, request.eventId, request.correlationId);
-    const lines = metadataLines(this.config.addInImageMetadata.fields, request);
-    const metadataWanted = (format: ImageFormat) =>
-      this.config.addInImageMetadata.enable && lines.length > 0 && format === IMAGE_WORK_FORMAT;
+    const { enable, fields } = this.config.addInImageMetadata;
+    const lines = enable ? metadataLines(fields, request) : [];
+    const metadataWanted = (format: ImageFormat) => lines.length > 0 && format === IMAGE_WORK_FORMAT;
 
     const stored = await this.store.find(baseName, metadataWanted);
     if (stored && isComplete(stored)) {
