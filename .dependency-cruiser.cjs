@@ -30,6 +30,15 @@ module.exports = {
       to: { path: '^src/lib/(audit-journal|delivery|audit-destinations|http|audit-events-api|audit-module)' },
     },
     {
+      name: 'screenshots-know-no-stage',
+      severity: 'error',
+      comment:
+        'audit-screenshots/ takes a plain request and answers paths: it knows no envelope, record, log, ' +
+        'delivery or sink, only the foundations.',
+      from: { path: '^src/lib/audit-screenshots/' },
+      to: { path: '^src/lib/(audit-(?!screenshots/)|delivery|http)' },
+    },
+    {
       name: 'log-knows-no-reader',
       severity: 'error',
       comment: 'The log knows nothing of records, delivery or sinks.',

@@ -12,6 +12,7 @@ import { benchInfluxV1 } from './influxdb-v1.js';
 import { CONNECTIONS, postEvents } from './load.js';
 import { benchMemory } from './memory.js';
 import { benchParquetEncoding } from './parquet-encoding.js';
+import { benchScreenshots } from './screenshots.js';
 import { PIN, pinThisProcessToCpu1, startServer } from './server.js';
 
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -83,6 +84,9 @@ async function main(): Promise<void> {
   const influxJournal = mkdtempSync(path.join(os.tmpdir(), 'bench-influx-journal-'));
   for (const line of await benchInfluxV1(INFLUX_EVENTS, influxJournal, ceiling.eventsPerSecond))
     console.log(line);
+
+  console.log('\n## Screenshots: event-loop delay while 6000x4000 PNGs are cropped');
+  for (const line of await benchScreenshots(Number(process.env.BENCH_SCREENSHOTS ?? 6))) console.log(line);
 
   console.log(`\n## Memory, journal on, InfluxDB unreachable (${OUTAGE_SECONDS} s outage)`);
   const memoryJournal = mkdtempSync(path.join(os.tmpdir(), 'bench-memory-journal-'));

@@ -18,6 +18,7 @@ import {
   type AuditDestinations,
 } from './lib/audit-destinations/index.js';
 import { computeHandlerExtras, createAuditEventHandlers } from './lib/audit-events/handlers.js';
+import { openScreenshotSaver } from './lib/audit-screenshots/index.js';
 import type { AuditEnvelope, HandlerExtras } from './lib/audit-events/types.js';
 import type { AuditEventsConfig } from './lib/config/schema.js';
 import { validateAuditEventsConfig as validate, type ConfigValidation } from './lib/config/validate.js';
@@ -98,19 +99,26 @@ export async function createAuditDestinationsFromConfig(
 ): Promise<AuditDestinationsForHost> {
   const { config: valid, warnings } = validated(config, deps.logger);
   for (const warning of warnings) deps.logger.warn(warning);
-  const destinations: AuditDestinations = await createDestinations(valid, {
+  const baseDir = deps.baseDir ?? process.cwd();
+  // Before the destinations: a certificate it cannot read stops here with nothing left open.
+  const screenshots = await openScreenshotSaver(valid.destination.screenshots, {
     logger: deps.logger,
-    baseDir: deps.baseDir ?? process.cwd(),
+    baseDir,
   });
-  const handlers = createAuditEventHandlers();
+  const destinations: AuditDestinations = await createDestinations(valid, { logger: deps.logger, baseDir });
+  const handlerDeps = { logger: deps.logger, screenshots };
+  const handlers = createAuditEventHandlers(handlerDeps);
   return {
     async processAuditEventEnvelope(envelope) {
-      const extras = await computeHandlerExtras(handlers, envelope, { logger: deps.logger });
+      const extras = await computeHandlerExtras(handlers, envelope, handlerDeps);
       await destinations.writeAuditEventToDestinations(envelope, extras);
       return extras;
     },
     writeAuditEventToDestinations: (envelope, extras) =>
       destinations.writeAuditEventToDestinations(envelope, extras),
-    close: () => destinations.close(),
+    async close() {
+      await destinations.close();
+      await screenshots?.close(); // ends the Qlik sessions it keeps
+    },
   };
 }

@@ -13,6 +13,7 @@ import {
   keepsEnvelope,
 } from './audit-destinations/index.js';
 import type { AuditDestination } from './audit-destinations/destination.js';
+import { openScreenshotSaver, type ScreenshotSaver } from './audit-screenshots/index.js';
 import type { EventLog } from './audit-journal/event-log.js';
 import { openJournal } from './audit-journal/journal.js';
 import { MemoryEventLog } from './audit-journal/memory-log.js';
@@ -54,11 +55,6 @@ function logStartWarnings(config: AuditEventsConfig, logger: Logger): void {
   if (config.cors.allowedOrigins.includes('*')) {
     logger.warn(
       "auditEvents.cors.allowedOrigins contains '*': any web page may call the audit API from a browser",
-    );
-  }
-  if (config.destination.screenshots.enable) {
-    logger.warn(
-      'auditEvents.destination.screenshots.enable is true, but screenshot download is not in this build yet',
     );
   }
   if (config.destination.influxdb?.maxBufferedPoints !== undefined) {
@@ -132,6 +128,7 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
   let loops: DeliveryLoop[] = [];
   let processor: AuditEventProcessor | null = null;
   let queueMetrics: QueueMetricsWriter | null = null;
+  let screenshots: ScreenshotSaver | undefined;
   let api: Awaited<ReturnType<typeof buildAuditEventsApi>> | null = null;
   const sources: MetricsSources = {
     log: () => log?.backlog() ?? null,
@@ -165,6 +162,8 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
     }
     for (const warning of deps.configWarnings ?? []) logger.warn(warning);
     logStartWarnings(config, logger);
+    // Before the log opens: a certificate file it cannot read stops the start with nothing left open.
+    screenshots = await openScreenshotSaver(config.destination.screenshots, { logger, baseDir });
     // The log first: destinations record its id next to the sequence numbers they keep.
     const eventLog = await openEventLog(config, logger, baseDir);
     log = eventLog;
@@ -176,6 +175,7 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
       maxShared: sharedRecordBound(destinations),
       record: { withEnvelope: keepsEnvelope(config) },
       logger,
+      handlerDeps: { screenshots },
     });
     loops = destinations.map(
       (destination) =>
@@ -227,6 +227,7 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
     await Promise.all(loops.map((loop) => loop.stop()));
     await queueMetrics?.stop();
     await Promise.all(destinations.map((destination) => closeQuietly(destination, logger)));
+    await screenshots?.close(); // ends the Qlik sessions it keeps
     await log.close();
     await api?.close();
     const left = log.backlog().entries;

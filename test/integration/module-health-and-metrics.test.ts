@@ -162,7 +162,7 @@ describe('the module health and metrics', function () {
     expect(destination(healthy, 'influxdb')).to.include({ healthy: true, lastError: null });
 
     await influxd.halt();
-    let during: string[] = [];
+    let during: string[];
     try {
       during = [await post(), await post()];
       const down = await healthWith(503, 'health 503 while influxd is down');

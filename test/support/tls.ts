@@ -1,5 +1,6 @@
 /** Test certificates made with the openssl CLI (Debian's), for TLS tests on 127.0.0.1. */
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
@@ -84,4 +85,44 @@ export function createClientCertificateAuthority(dir: string): void {
     '-days',
     '1',
   );
+}
+
+/**
+ * A server certificate for 127.0.0.1 and localhost signed by the CA of
+ * createClientCertificateAuthority (`ca.crt`, `ca.key` in `dir`): `<name>.crt`, `<name>.key`.
+ * A client that trusts that CA (a Qlik client certificate export's root.pem) accepts it.
+ */
+export function createServerCertificate(dir: string, name: string): { certFile: string; keyFile: string } {
+  openssl(
+    dir,
+    'req',
+    ...EC_KEY,
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    '/CN=127.0.0.1',
+  );
+  writeFileSync(path.join(dir, `${name}.ext`), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl(
+    dir,
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    `${name}.crt`,
+    '-days',
+    '1',
+    '-extfile',
+    `${name}.ext`,
+  );
+  return { certFile: path.join(dir, `${name}.crt`), keyFile: path.join(dir, `${name}.key`) };
 }

@@ -2,11 +2,15 @@
  * Per-type handlers: what an event type adds to its record (the extras). Handlers are
  * idempotent, so that a replayed event gets the same extras.
  */
+import type { ScreenshotCrop, ScreenshotRequest, ScreenshotSaver } from '../audit-screenshots/index.js';
 import type { Logger } from '../logger.js';
+import { toAuditRecord } from './record.js';
 import type { AuditEnvelope, HandlerExtras, SelectionDetail } from './types.js';
 
 export interface HandlerDeps {
   logger: Logger;
+  /** Saves screenshots when `destination.screenshots.enable` is true; without it they are not downloaded. */
+  screenshots?: ScreenshotSaver;
 }
 
 export type AuditEventHandler = (
@@ -48,13 +52,52 @@ const handleUnsupportedVisualization: AuditEventHandler = (envelope, { logger })
   return {};
 };
 
+/** What the screenshot saver needs of an event, read through the one mapping (record.ts). */
+export function screenshotRequestOf(envelope: AuditEnvelope): ScreenshotRequest | null {
+  const record = toAuditRecord(envelope);
+  if (!record.screenshotUrl) return null;
+  const crop = envelope.payload.event?.crop as ScreenshotCrop | undefined;
+  const { userDirectory, userId } = record;
+  return {
+    url: record.screenshotUrl,
+    eventTimeMs: record.timestampMs,
+    eventId: record.eventId,
+    correlationId: record.correlationId,
+    identity: userDirectory && userId ? { userDirectory, userId } : null,
+    crop: crop && typeof crop === 'object' ? crop : null,
+    details: {
+      selectionTxnId: record.selectionTxnId,
+      user: record.user,
+      appId: record.appId,
+      appName: record.appName,
+      sheetName: record.sheetName,
+      viewingDurationMs: record.durationMs,
+    },
+  };
+}
+
+/** Downloads and saves the screenshot; a failure costs the paths, never the event. */
+const handleScreenshotUrlReceived: AuditEventHandler = async (envelope, { logger, screenshots }) => {
+  const request = screenshotRequestOf(envelope);
+  if (!screenshots || !request) return {};
+  const outcome = await screenshots.save(request);
+  if (!outcome.saved) {
+    logger.warn(`screenshot of event ${envelope.eventId} not saved: ${outcome.reason}`);
+    return {};
+  }
+  return { screenshot: { savedPaths: outcome.savedPaths } };
+};
+
 /** The handler of each event type that has one; other types get no extras. */
-export function createAuditEventHandlers(): ReadonlyMap<string, AuditEventHandler> {
+export function createAuditEventHandlers(
+  deps: Omit<HandlerDeps, 'logger'> = {},
+): ReadonlyMap<string, AuditEventHandler> {
   return new Map<string, AuditEventHandler>([
     ['selection.state.changed', handleSelectionStateChanged],
     ['app.model.validated', handleAppModelValidated],
     ['event.unsupported.visualization', handleUnsupportedVisualization],
     ['navigation.sheet.loaded', handleSheetLoaded],
+    ...(deps.screenshots ? [['screenshot.url.received', handleScreenshotUrlReceived] as const] : []),
   ]);
 }
 

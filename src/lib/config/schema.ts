@@ -3,6 +3,7 @@
  * the TypeScript config types are derived from it, so config and code cannot disagree.
  */
 import type { FromSchema } from 'json-schema-to-ts';
+import { screenshotsConfigSchema } from './screenshots-schema.js';
 
 const staticTagsSchema = {
   type: 'array',
@@ -174,14 +175,6 @@ const parquetSchema = {
   },
 } as const;
 
-const screenshotsSchema = {
-  type: 'object',
-  default: {},
-  properties: {
-    enable: { type: 'boolean', default: false },
-  },
-} as const;
-
 const tlsSchema = {
   type: 'object',
   additionalProperties: false,
@@ -297,7 +290,7 @@ export const auditEventsConfigSchema = {
         },
         influxdb: influxdbSchema,
         parquet: parquetSchema,
-        screenshots: screenshotsSchema,
+        screenshots: screenshotsConfigSchema,
       },
     },
   },

@@ -8,6 +8,7 @@ import {
   computeHandlerExtras,
   createAuditEventHandlers,
   type AuditEventHandler,
+  type HandlerDeps,
 } from '../audit-events/handlers.js';
 import { toAuditRecord, type RecordOptions } from '../audit-events/record.js';
 import type { AuditEnvelope, AuditRecord, HandlerExtras } from '../audit-events/types.js';
@@ -39,16 +40,20 @@ export interface AuditEventProcessorOptions {
   /** How records are built (the envelope kept as text when Parquet keeps it). */
   record?: RecordOptions;
   logger: Logger;
+  /** What handlers need besides the logger (the screenshot saver). */
+  handlerDeps?: Omit<HandlerDeps, 'logger'>;
 }
 
 export class AuditEventProcessor {
   private readonly limit: LimitFunction;
   private readonly shared = new Map<number, SharedRecord>();
   private readonly handlers: ReadonlyMap<string, AuditEventHandler>;
+  private readonly handlerDeps: HandlerDeps;
 
   constructor(private readonly options: AuditEventProcessorOptions) {
     this.limit = pLimit(options.maxConcurrent);
-    this.handlers = createAuditEventHandlers();
+    this.handlerDeps = { ...options.handlerDeps, logger: options.logger };
+    this.handlers = createAuditEventHandlers(this.handlerDeps);
   }
 
   /** Type handlers running now (waiting ones not counted). */
@@ -74,7 +79,7 @@ export class AuditEventProcessor {
   /** processAuditEventEnvelope(), as the seeds name it: the handler stage of one event. */
   processAuditEventEnvelope(envelope: AuditEnvelope): Promise<HandlerExtras> {
     if (!this.handlers.has(envelope.type)) return Promise.resolve(NO_EXTRAS);
-    return this.limit(() => computeHandlerExtras(this.handlers, envelope, { logger: this.options.logger }));
+    return this.limit(() => computeHandlerExtras(this.handlers, envelope, this.handlerDeps));
   }
 
   /** The record for one entry, shared by every destination that reads it while it is held. */
