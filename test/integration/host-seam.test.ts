@@ -97,7 +97,7 @@ describe('the host seam: createAuditDestinationsFromConfig', function () {
 
   it('refuses a logger that lacks one of the five methods, naming it', async () => {
     const { logger } = recordingLogger('warn');
-    const { verbose: _verbose, ...withoutVerbose } = logger;
+    const withoutVerbose = Object.fromEntries(Object.entries(logger).filter(([name]) => name !== 'verbose'));
     let failure: unknown;
     try {
       await createAuditDestinationsFromConfig({ enable: true }, { logger: withoutVerbose as typeof logger });
