@@ -66,7 +66,8 @@ async function main(): Promise<void> {
     if (error instanceof ConfigFileError) failConfig(source, [error.message]);
     throw error;
   }
-  const validation = validateAuditEventsConfig(butlerSos);
+  // Whole, so that a Butler-SOS tree without auditEvents is missing it, not a section.
+  const validation = validateAuditEventsConfig({ 'Butler-SOS': butlerSos });
   const program = programSettingsOf(butlerSos);
   const problems = [...(validation.ok ? [] : validation.problems), ...(program.ok ? [] : program.problems)];
   if (!validation.ok || !program.ok) failConfig(source, problems);

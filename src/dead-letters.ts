@@ -41,7 +41,8 @@ async function replay(file: string, configFile?: string): Promise<void> {
     if (error instanceof ConfigFileError) fail(error.message, 2);
     throw error;
   }
-  const validation = validateAuditEventsConfig(butlerSos);
+  // Whole, so that a Butler-SOS tree without auditEvents is missing it, not a section.
+  const validation = validateAuditEventsConfig({ 'Butler-SOS': butlerSos });
   if (!validation.ok)
     fail(`Invalid configuration in ${configSource(configFile)}:\n  ${validation.problems.join('\n  ')}`, 2);
   const { config } = validation;

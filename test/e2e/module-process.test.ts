@@ -86,7 +86,7 @@ describe('the module as a process', function () {
     const run = spawnModule(['--configfile', file]);
     expect(await run.exited).to.equal(2);
     expect(run.output).to.deep.equal([
-      'Invalid configuration (3 problem(s)):',
+      `Invalid configuration in ${file} (3 problem(s)):`,
       "  Butler-SOS.auditEvents.port: is 'eighty', must be integer",
       '  Butler-SOS.auditEvents.destination.parquet.maxBatchSize: is 0, must be >= 1',
       "  Butler-SOS.auditEvents.destination.type: unknown destination 'kafka'; allowed: influxdb, parquet",
@@ -100,8 +100,8 @@ describe('the module as a process', function () {
     const run = spawnModule(['-c', file]);
     expect(await run.exited).to.equal(2);
     expect(run.output).to.deep.equal([
-      'Invalid configuration (1 problem(s)):',
-      `  Butler-SOS.auditEvents: missing in ${file}`,
+      `Invalid configuration in ${file} (1 problem(s)):`,
+      '  Butler-SOS.auditEvents: missing; add the section (config/production_template.yaml lists every key)',
     ]);
   });
 

@@ -168,6 +168,30 @@ describe('query examples in docs/queries.md, over a realistic day the module wro
     expect(rows.map((row) => row.eventType)).to.deep.equal(session.map((envelope) => envelope.type));
   });
 
+  // After every test that reads anna.lindqvist's rows: it deletes them.
+  it("docs/security.md: the SQL finds the files holding a user's rows, and the InfluxQL deletes that user's points", async () => {
+    const file = path.join('docs', 'security.md');
+    const [findFiles] = codeBlocks(file, 'sql');
+    const [erase] = codeBlocks(file, 'influxql');
+    const annas = day.envelopes.filter((envelope) =>
+      envelope.payload.context?.user?.includes('anna.lindqvist'),
+    );
+    const files = await runDuckDbQuery(findFiles, workDir);
+    expect(files.length).to.be.greaterThan(0);
+    expect(files.reduce((sum, row) => sum + Number(row.rows), 0)).to.equal(annas.length);
+    const count = async (condition: string) => {
+      const [row] = await influxd.query(
+        db,
+        `SELECT count("eventId") AS "n" FROM "audit_event" WHERE ${condition}`,
+      );
+      return Number(row?.n ?? 0);
+    };
+    expect(await count(`"userId" = 'anna.lindqvist'`)).to.equal(annas.length);
+    await influxd.query(db, erase.trim());
+    expect(await count(`"userId" = 'anna.lindqvist'`)).to.equal(0);
+    expect(await count(`"userId" <> 'anna.lindqvist'`)).to.equal(day.envelopes.length - annas.length);
+  });
+
   it('refuses a single backslash in an InfluxQL string, as the page warns', async () => {
     // In TypeScript source '\\' is one backslash: the query holds 'CORP\anna.lindqvist'.
     const query = `SELECT count("eventId") FROM "audit_event" WHERE "user" = 'CORP\\anna.lindqvist' AND time > now() - 1d`;

@@ -68,6 +68,24 @@ describe('the module health and metrics', function () {
     module = null;
   });
 
+  /** Both destinations; InfluxDB v1 on the influxd with its credentials. */
+  function influxAndParquet(dbName: string): Record<string, unknown> {
+    const { credentials } = influxd;
+    return {
+      type: 'influxdb, parquet',
+      influxdb: {
+        host: '127.0.0.1',
+        port: influxd.port,
+        version: 1,
+        writeFrequency: 50,
+        v1Config: {
+          dbName,
+          auth: { enable: true, username: credentials?.username, password: credentials?.password },
+        },
+      },
+    };
+  }
+
   async function start(config: AuditEventsConfig): Promise<void> {
     journalDirectory = config.journal.directory;
     module = createAuditModule(config, { logger: createSilentLogger(), version: '0.0.0-test' });
@@ -140,22 +158,7 @@ describe('the module health and metrics', function () {
   }
 
   it('answers 503 while InfluxDB is stopped and 200 once it is back, with every event written', async () => {
-    const { credentials } = influxd;
-    await start(
-      configWith({
-        type: 'influxdb, parquet',
-        influxdb: {
-          host: '127.0.0.1',
-          port: influxd.port,
-          version: 1,
-          writeFrequency: 50,
-          v1Config: {
-            dbName: 'health_outage',
-            auth: { enable: true, username: credentials?.username, password: credentials?.password },
-          },
-        },
-      }),
-    );
+    await start(configWith(influxAndParquet('health_outage')));
     const before = [await post()];
     const healthy = await healthWith(200, 'health 200 once InfluxDB wrote');
     expect(healthy.body.status).to.equal('ok');
@@ -215,7 +218,6 @@ describe('the module health and metrics', function () {
   });
   it('moves its metrics as events are accepted, refused and dead-lettered, and writes the queue metrics to InfluxDB', async () => {
     const db = 'metrics_flow';
-    const { credentials } = influxd;
     await influxd.ddl(`CREATE DATABASE ${db}`);
     // durationMs already holds text in this week's shard: InfluxDB refuses an object.view.duration
     // point for its content.
@@ -227,28 +229,13 @@ describe('the module health and metrics', function () {
     expect(seeded.status).to.equal(204);
     const startedAt = Date.now() / 1000;
     await start(
-      configWith(
-        {
-          type: 'influxdb, parquet',
-          influxdb: {
-            host: '127.0.0.1',
-            port: influxd.port,
-            version: 1,
-            writeFrequency: 50,
-            v1Config: {
-              dbName: db,
-              auth: { enable: true, username: credentials?.username, password: credentials?.password },
-            },
+      configWith(influxAndParquet(db), {
+        queue: {
+          queueMetrics: {
+            influxdb: { enable: true, writeFrequency: 200, tags: [{ name: 'qs_env', value: 'test' }] },
           },
         },
-        {
-          queue: {
-            queueMetrics: {
-              influxdb: { enable: true, writeFrequency: 200, tags: [{ name: 'qs_env', value: 'test' }] },
-            },
-          },
-        },
-      ),
+      }),
     );
 
     for (let index = 0; index < 3; index++) await post('navigation.sheet.loaded');

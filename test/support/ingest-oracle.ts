@@ -558,7 +558,10 @@ function storedValues(envelope: JsonObject): StoredValues {
     userId,
     appId: nonEmpty(context.appId),
     appName: nonEmpty(context.appName),
-    sheetId: nonEmpty(context.sheetId),
+    // navigation.sheet.loaded: the event's sheet when the context has none.
+    sheetId:
+      nonEmpty(context.sheetId) ??
+      (envelope.type === 'navigation.sheet.loaded' ? nonEmpty(event.sheetId) : null),
     sheetName: nonEmpty(context.sheetName),
     objectId: nonEmpty(event.objectId),
     objectType:
@@ -572,7 +575,14 @@ function storedValues(envelope: JsonObject): StoredValues {
     leftAt: isString(event.leftAt) ? event.leftAt : null,
     enterSelectionTxnId: nonEmpty(event.enterSelectionTxnId),
     leaveSelectionTxnId: nonEmpty(event.leaveSelectionTxnId),
-    dataStateId: Number.isSafeInteger(event.dataStateId) ? (event.dataStateId as number) : null,
+    // An integer, or a string of up to 16 digits that is a safe integer.
+    dataStateId: Number.isSafeInteger(event.dataStateId)
+      ? (event.dataStateId as number)
+      : isString(event.dataStateId) &&
+          /^\d{1,16}$/.test(event.dataStateId) &&
+          Number.isSafeInteger(Number(event.dataStateId))
+        ? Number(event.dataStateId)
+        : null,
     selectionDetails:
       envelope.type === 'selection.state.changed'
         ? JSON.stringify(
@@ -580,6 +590,7 @@ function storedValues(envelope: JsonObject): StoredValues {
               qField: pick(item, 'qField'),
               qSelectedCount: pick(item, 'qSelectedCount'),
               qSelected: pick(item, 'qSelected'),
+              qStateName: pick(item, 'qStateName'),
             })),
           )
         : null,
@@ -628,6 +639,8 @@ export function expectedParquetRow(
     screenshotUrl: values.screenshotUrl,
     screenshotSavedPaths: null,
     objectData: values.objectData,
+    // includeEnvelope (default true): the envelope as received, whatever has no column of its own.
+    envelope: JSON.stringify(envelope),
     tags:
       staticTags.length === 0
         ? null
