@@ -18,6 +18,7 @@ import type { EventLog } from './audit-journal/event-log.js';
 import { openJournal } from './audit-journal/journal.js';
 import { MemoryEventLog } from './audit-journal/memory-log.js';
 import type { AuditEventsConfig } from './config/schema.js';
+import { CONFIG_ROOT } from './config/validate.js';
 import { DeliveryLoop } from './delivery/delivery-loop.js';
 import { AuditEventProcessor } from './delivery/processor.js';
 import { createInfluxPointWriter } from './audit-destinations/influxdb/writers.js';
@@ -49,23 +50,23 @@ const SHUTDOWN_RETRY_AFTER_SECONDS = 10;
 function logStartWarnings(config: AuditEventsConfig, logger: Logger): void {
   if (config.apiToken === '') {
     logger.warn(
-      'auditEvents.apiToken is empty: anyone who can reach the audit API can post events; set a token',
+      `${CONFIG_ROOT}.apiToken is empty: anyone who can reach the audit API can post events; set a token`,
     );
   }
   if (config.cors.allowedOrigins.includes('*')) {
     logger.warn(
-      "auditEvents.cors.allowedOrigins contains '*': any web page may call the audit API from a browser",
+      `${CONFIG_ROOT}.cors.allowedOrigins contains '*': any web page may call the audit API from a browser`,
     );
   }
   if (config.destination.influxdb?.maxBufferedPoints !== undefined) {
     logger.warn(
-      'auditEvents.destination.influxdb.maxBufferedPoints is ignored: events wait in the journal, not in memory; ' +
+      `${CONFIG_ROOT}.destination.influxdb.maxBufferedPoints is ignored: events wait in the journal, not in memory; ` +
         'memory holds one batch in flight and one read ahead per destination',
     );
   }
   if (!config.journal.enable) {
     logger.warn(
-      `journal.enable is false: accepted events are held in memory only (up to queue.maxSize=${config.queue.maxSize}) ` +
+      `${CONFIG_ROOT}.journal.enable is false: accepted events are held in memory only (up to queue.maxSize=${config.queue.maxSize}) ` +
         'until every destination has written them; a crash or kill -9 loses those events',
     );
   }
@@ -157,7 +158,7 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
 
   async function start() {
     if (!config.enable) {
-      logger.info('auditEvents.enable is false: the audit API is not started');
+      logger.info(`${CONFIG_ROOT}.enable is false: the audit API is not started`);
       return null;
     }
     for (const warning of deps.configWarnings ?? []) logger.warn(warning);

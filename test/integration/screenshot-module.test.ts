@@ -347,9 +347,9 @@ describe('screenshots through the module', function () {
       recording,
     );
     expect(recording.lines).to.deep.equal([
-      'warn: auditEvents.destination.screenshots.allowedImageDownloadHosts is empty: no screenshot is downloaded (fail closed); list the Qlik Sense host names',
-      'warn: auditEvents.destination.screenshots.storageTargets has no enabled target: no screenshot is saved',
-      'warn: auditEvents.destination.screenshots.auth.mode is userTicket: the page that posts an event chooses whose Qlik session fetches its screenshot (limited to /tempcontent/ paths on allowed hosts); prefer qpsTicket with a service user',
+      'warn: Butler-SOS.auditEvents.destination.screenshots.allowedImageDownloadHosts is empty: no screenshot is downloaded (fail closed); list the Qlik Sense host names',
+      'warn: Butler-SOS.auditEvents.destination.screenshots.storageTargets has no enabled target: no screenshot is saved',
+      'warn: Butler-SOS.auditEvents.destination.screenshots.auth.mode is userTicket: the page that posts an event chooses whose Qlik session fetches its screenshot (limited to /tempcontent/ paths on allowed hosts); prefer qpsTicket with a service user',
     ]);
   });
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Agent } from 'undici';
 import type { ScreenshotsConfig } from '../config/screenshots-schema.js';
+import { CONFIG_ROOT } from '../config/validate.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { cropPng } from './crop.js';
@@ -159,7 +160,7 @@ function enabledTargetDirectories(config: ScreenshotsConfig, baseDir: string): s
 /** What an administrator should know at start about these settings. */
 export function screenshotStartWarnings(config: ScreenshotsConfig): string[] {
   const warnings: string[] = [];
-  const key = 'auditEvents.destination.screenshots';
+  const key = `${CONFIG_ROOT}.destination.screenshots`;
   if ((config.allowedImageDownloadHosts ?? []).length === 0)
     warnings.push(
       `${key}.allowedImageDownloadHosts is empty: no screenshot is downloaded (fail closed); list the Qlik Sense host names`,
