@@ -1,8 +1,8 @@
 /**
  * The import rules of src/ (docs/architecture.md, "Layout"), checked by `npm run lint`:
  * data flows one way, HTTP → log → delivery → destinations, and no stage knows the ones that
- * read from it. audit-events/ is the model every stage shares; config/, errors.ts, logger.ts
- * and durable-files.ts are the foundations under everything.
+ * read from it. audit-events/ is the model every stage shares; config/, errors.ts, logger.ts,
+ * durable-files.ts and stale-temp-files.ts are the foundations under everything.
  */
 const STAGES_ABOVE_THE_LOG = '^src/lib/(delivery|audit-destinations|http|audit-events-api|audit-module)';
 
@@ -18,8 +18,9 @@ module.exports = {
     {
       name: 'foundations-import-no-stage',
       severity: 'error',
-      comment: 'config/, errors, logger and durable-files are used by every stage and use none.',
-      from: { path: '^src/lib/(config/|errors|logger|durable-files)' },
+      comment:
+        'config/, errors, logger, durable-files and stale-temp-files are used by every stage and use none.',
+      from: { path: '^src/lib/(config/|errors|logger|durable-files|stale-temp-files)' },
       to: { path: '^src/lib/(audit-|delivery|http)' },
     },
     {

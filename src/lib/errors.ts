@@ -65,3 +65,8 @@ export class ServiceUnavailableError extends Error {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** The errno code of a file-system error (ENOENT, EEXIST …), undefined for anything else. */
+export function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | null)?.code;
+}

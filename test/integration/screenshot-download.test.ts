@@ -5,6 +5,7 @@
  * nothing. Servers on 127.0.0.1 and 127.0.0.2 are two hosts: a request to the one not allowed
  * would show in its record.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -84,6 +85,34 @@ describe('screenshot download (auth.mode none)', function () {
     for (const file of expected) expect(readFileSync(file).equals(png)).to.equal(true);
     expect(readdirSync(root).sort()).to.deep.equal(['first', 'second']); // the disabled target is never made
     expect(readdirSync(path.join(root, 'first'))).to.deep.equal([`${NAME}.png`]); // no temporary file left
+  });
+
+  it("removes at start the temporary file of a writer that crashed, and keeps another process's and any other file", async () => {
+    const root = tempDir('screenshots');
+    const target = path.join(root, 'first');
+    mkdirSync(target);
+    const dead = `.screenshot.${spawnSync(process.execPath, ['-e', '']).pid}.0a1b2c3d4e5f.tmp`;
+    const live = `.screenshot.${process.pid}.0a1b2c3d4e5f.tmp`;
+    for (const name of [dead, live, '.notes.tmp', `${NAME}.png`])
+      writeFileSync(path.join(target, name), 'partial');
+    const { logger, lines } = recordingLogger('info');
+
+    const saver = await createScreenshotSaver(
+      screenshotsConfig({
+        allowedImageDownloadHosts: ['127.0.0.1'],
+        storageTargets: [
+          { enable: true, directory: 'first' },
+          { enable: true, directory: 'not-made-yet' },
+        ],
+      }),
+      { logger, baseDir: root },
+    );
+    savers.push(saver);
+
+    expect(readdirSync(target).sort()).to.deep.equal(['.notes.tmp', live, `${NAME}.png`].sort());
+    expect(lines).to.deep.equal([
+      `info: removed ${path.join(target, dead)}, left over by process ${dead.split('.')[2]} that no longer runs`,
+    ]);
   });
 
   it('finds the files of a replayed event and downloads nothing', async () => {

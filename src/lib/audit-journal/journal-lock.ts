@@ -7,21 +7,12 @@
  */
 import { open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { isProcessAlive } from '../stale-temp-files.js';
 
 const FILE_NAME = 'journal.lock';
 
 export class JournalLockedError extends Error {
   override readonly name = 'JournalLockedError';
-}
-
-/** signal 0 only checks: ESRCH means no such process; EPERM means it exists but is not ours. */
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
 }
 
 /** Takes the lock; resolves with its release. Throws JournalLockedError while another process holds it. */

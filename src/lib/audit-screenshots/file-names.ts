@@ -51,7 +51,18 @@ export function metadataFileName(baseName: string, format: ImageFormat): string 
   return `${baseName}_metadata.${IMAGE_EXTENSIONS[format]}`;
 }
 
-/** A hidden temporary name in the same directory, renamed to the final name once synced. */
+/**
+ * A hidden temporary name in the same directory, renamed to the final name once synced; the pid
+ * tells a crashed writer's leftover from another process's write in progress.
+ */
 export function temporaryFileName(): string {
   return `.screenshot.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+}
+
+const TEMPORARY_FILE = /^\.screenshot\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
+/** The pid of the process that wrote a temporary file, or null for any other name. */
+export function temporaryFileOwner(name: string): number | null {
+  const pid = TEMPORARY_FILE.exec(name)?.[1];
+  return pid === undefined ? null : Number(pid);
 }

@@ -11,10 +11,11 @@ import type { ScreenshotsConfig } from '../config/screenshots-schema.js';
 import { CONFIG_ROOT } from '../config/validate.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { removeStaleTempFiles } from '../stale-temp-files.js';
 import { cropPng } from './crop.js';
 import { downloadWithRetries } from './download.js';
 import { ScreenshotFailure } from './failure.js';
-import { screenshotBaseName, type ImageFormat } from './file-names.js';
+import { screenshotBaseName, temporaryFileOwner, type ImageFormat } from './file-names.js';
 import { createHttpAgent } from './http-agent.js';
 import { verifiedFormat } from './image-format.js';
 import { createImageSource, type ImageSource } from './image-source.js';
@@ -193,5 +194,8 @@ export async function createScreenshotSaver(
   config: ScreenshotsConfig,
   deps: ScreenshotSaverDeps,
 ): Promise<ScreenshotSaver> {
+  // A crash between writing a screenshot and renaming it leaves a hidden file nobody else removes.
+  for (const directory of enabledTargetDirectories(config, deps.baseDir))
+    await removeStaleTempFiles(directory, temporaryFileOwner, deps.logger);
   return new DownloadingScreenshotSaver(config, await createHttpAgent(config.auth.tls, deps.baseDir), deps);
 }

@@ -14,8 +14,9 @@ import { parquetWriteBuffer, type ParquetWriteOptions } from 'hyparquet-writer';
 import type { AuditRecord } from '../../audit-events/types.js';
 import type { ParquetConfig } from '../../config/schema.js';
 import { fsyncDirectory, writeNewFileDurably } from '../../durable-files.js';
-import { RefusedBatchError, TransientError, errorMessage } from '../../errors.js';
+import { RefusedBatchError, TransientError, errorCode, errorMessage } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import { removeStaleTempFiles } from '../../stale-temp-files.js';
 import type { AuditDestination } from '../destination.js';
 import {
   allWritten,
@@ -56,10 +57,6 @@ export interface ParquetPartFileSinkOptions {
   logger: Logger;
   /** Recorded next to each file's sequence range. */
   logId?: string;
-}
-
-function errorCode(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | null)?.code;
 }
 
 export function encodingOptionsFrom(
@@ -107,31 +104,6 @@ function runsByDate(
     else runs.push({ date: item.value.date, items: [item] });
   }
   return runs;
-}
-
-/** signal 0 only checks: ESRCH means no such process; EPERM means it exists but is not ours. */
-function isProcessAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errorCode(error) !== 'ESRCH';
-  }
-}
-
-/**
- * Removes the temporary files that crashed writers left behind. A temp file of a process that
- * is still running is its write in progress and is never touched. (A pid reused after a
- * reboot only means a stale hidden file survives until the next start.)
- */
-async function removeStaleTempFiles(directory: string, logger: Logger): Promise<void> {
-  for (const name of await readdir(directory)) {
-    const pid = tempFileOwner(name);
-    if (pid === null || isProcessAlive(pid)) continue;
-    await rm(path.join(directory, name), { force: true });
-    logger.info(`removed ${name}, left over by process ${pid} that no longer runs`);
-  }
 }
 
 /** Writes each batch as one part file per UTC date; knows nothing of batching or retries. */
@@ -310,7 +282,7 @@ export async function createParquetDestination(
 ): Promise<AuditDestination & { sink: ParquetPartFileSink }> {
   const directory = path.resolve(deps.baseDir ?? process.cwd(), config.exportDirectory);
   await mkdir(directory, { recursive: true });
-  await removeStaleTempFiles(directory, deps.logger);
+  await removeStaleTempFiles(directory, tempFileOwner, deps.logger);
   const sink = new ParquetPartFileSink({
     directory,
     encoding: encodingOptionsFrom(config),
