@@ -24,6 +24,7 @@ import {
 import { tempDir } from '../support/module-process.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { codedPng, screenshotRequest, screenshotsConfig } from '../support/screenshots.js';
+import { createLocalhostCertificate } from '../support/tls.js';
 
 const NAME = '20261014T081523.902Z_5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d_8e41c0d2-5b7f-4a3e-8d19-2c6f4b9a1e77';
 
@@ -220,6 +221,27 @@ describe('screenshot download (auth.mode none)', function () {
       reason: '127.0.0.1 answered HTTP 404',
     });
     expect(allowed.requests.filter((request) => request.url === '/missing.png')).to.have.length(1);
+  });
+
+  it('does not retry a server whose certificate is not trusted, and names the setting that fixes it', async () => {
+    const certificate = createLocalhostCertificate(tempDir('untrusted'), 'untrusted');
+    const untrusted = await startImageServer({
+      tls: { cert: readFileSync(certificate.certFile), key: readFileSync(certificate.keyFile) },
+    });
+    try {
+      untrusted.route('/shot.png', serveBytes(png));
+      const { saver } = await saverWith();
+      expect(await saver.save(screenshotRequest(untrusted.url('/shot.png')))).to.deep.equal({
+        saved: false,
+        reason:
+          "the server's TLS certificate is not trusted (DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate); " +
+          'trust the CA that signed it: auth.tls.caFile (the Qlik root.pem), or NODE_EXTRA_CA_CERTS for the whole process',
+      });
+      expect(untrusted.connections).to.equal(1);
+      expect(untrusted.requests).to.deep.equal([]);
+    } finally {
+      await untrusted.close();
+    }
   });
 
   it('gives up on a server that stalls after 3 attempts of downloadTimeoutMs each', async () => {

@@ -113,6 +113,23 @@ describe('screenshot download with Qlik tickets', function () {
     expect(qlik.proxyRequests).to.deep.equal([]);
   });
 
+  it('qpsTicket: a QPS whose certificate is not trusted (no caFile) is not retried (no "3 attempts"), and the reason names caFile', async () => {
+    const { saver } = await saverWith({
+      mode: 'qpsTicket',
+      tls: { certFile: qlik.clientTls.certFile, keyFile: qlik.clientTls.keyFile },
+      qps: { userDirectory: 'INTERNAL', userId: 'sa_audit' },
+    });
+    const outcome = await saver.save(screenshotRequest(qlik.imageUrl(IMAGE_PATH)));
+    expect(outcome).to.deep.equal({
+      saved: false,
+      reason:
+        "the Qlik Proxy Service gave no ticket: the server's TLS certificate is not trusted " +
+        '(SELF_SIGNED_CERT_IN_CHAIN: self-signed certificate in certificate chain); trust the CA that signed it: ' +
+        'auth.tls.caFile (the Qlik root.pem), or NODE_EXTRA_CA_CERTS for the whole process',
+    });
+    expect(qlik.tickets).to.deep.equal([]);
+  });
+
   it('userTicket: a ticket for the event’s own user, only for /tempcontent/ paths', async () => {
     const { saver } = await saverWith({ mode: 'userTicket', qps: { virtualProxy: 'audit' } });
     const user = { userDirectory: 'CORP', userId: 'anna.lindqvist' };

@@ -25,6 +25,8 @@ export interface ImageServer {
   readonly requests: RecordedRequest[];
   /** Requests held by stall() routes right now. */
   readonly stalled: number;
+  /** TCP connections accepted, TLS handshakes that failed included. */
+  readonly connections: number;
   /** The URL of `path` on this server. */
   url(path: string): string;
   route(path: string, handler: Route): void;
@@ -43,6 +45,7 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
   const routes = new Map<string, Route>();
   const requests: RecordedRequest[] = [];
   let stalled = 0;
+  let connections = 0;
   const handle = (request: IncomingMessage, response: ServerResponse) => {
     requests.push({
       method: request.method ?? '',
@@ -63,6 +66,7 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
     route(request, response);
   };
   const server = options.tls ? https.createServer(options.tls, handle) : http.createServer(handle);
+  server.on('connection', () => (connections += 1));
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   const scheme = options.tls ? 'https' : 'http';
@@ -72,6 +76,9 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
     requests,
     get stalled() {
       return stalled;
+    },
+    get connections() {
+      return connections;
     },
     url: (path) => `${scheme}://${host}:${port}${path}`,
     route: (path, handler) => void routes.set(path, handler),

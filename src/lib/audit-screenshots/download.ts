@@ -1,12 +1,12 @@
 /**
  * The download of one screenshot: up to 3 attempts, 500 ms then 1 s apart, for what may pass
- * (408, 425, 429, 5xx, a network error, a timeout); anything else fails at once. Each attempt
- * (the ticket, every redirect and the body) gets `downloadTimeoutMs`, so one download takes at
- * most 3 × downloadTimeoutMs + 1.5 s: that is how long a stalled Qlik server can hold an event.
+ * (408, 425, 429, 5xx, a network error, a timeout); anything else, a certificate not trusted
+ * included, fails at once. Each attempt (the ticket, every redirect and the body) gets
+ * `downloadTimeoutMs`, so one download takes at most 3 × downloadTimeoutMs + 1.5 s: that is
+ * how long a stalled Qlik server can hold an event.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorMessage } from '../errors.js';
-import { ScreenshotFailure } from './failure.js';
+import { noAnswerFailure, ScreenshotFailure } from './failure.js';
 
 export const DOWNLOAD_ATTEMPTS = 3;
 /** The wait before attempt 2 and attempt 3. */
@@ -27,12 +27,7 @@ function failureOf(error: unknown, timeout: AbortSignal, options: DownloadOption
       `no complete answer within downloadTimeoutMs (${options.timeoutMs} ms)`,
       true,
     );
-  const message = errorMessage(error);
-  const code = (error as { cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code;
-  return new ScreenshotFailure(
-    `network error: ${code && !message.includes(code) ? `${code}: ` : ''}${message}`,
-    true,
-  );
+  return noAnswerFailure(error);
 }
 
 /** Runs `attempt` until it succeeds, fails for good, or has run DOWNLOAD_ATTEMPTS times. */

@@ -6,8 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
-import { errorMessage } from '../errors.js';
-import { isRetryableStatus, ScreenshotFailure } from './failure.js';
+import { isRetryableStatus, noAnswerFailure, ScreenshotFailure } from './failure.js';
 
 export interface QpsEndpoint {
   host: string;
@@ -52,10 +51,16 @@ export class QpsClient {
       });
     } catch (error) {
       if (signal.aborted) throw error;
-      const why = timeout.aborted
-        ? `no answer within ticketTimeoutMs (${this.endpoint.ticketTimeoutMs} ms)`
-        : errorMessage(error);
-      throw new ScreenshotFailure(`the Qlik Proxy Service gave no ticket: ${why}`, true);
+      const failure = timeout.aborted
+        ? new ScreenshotFailure(
+            `no answer within ticketTimeoutMs (${this.endpoint.ticketTimeoutMs} ms)`,
+            true,
+          )
+        : noAnswerFailure(error);
+      throw new ScreenshotFailure(
+        `the Qlik Proxy Service gave no ticket: ${failure.reason}`,
+        failure.retryable,
+      );
     }
     const { statusCode, body } = response;
     if (statusCode !== 200 && statusCode !== 201) {
