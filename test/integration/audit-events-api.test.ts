@@ -20,6 +20,7 @@ import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
 import { ServiceUnavailableError } from '../../src/lib/errors.js';
 import { createSilentLogger, type Logger } from '../../src/lib/logger.js';
 import { AuditMetrics } from '../../src/lib/metrics/audit-metrics.js';
+import { rawJsonRequest } from '../support/audit-api-client.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { createClientCertificateAuthority, createLocalhostCertificate } from '../support/tls.js';
 
@@ -250,33 +251,19 @@ describe('audit events API (over TCP)', function () {
     });
 
     /** POSTs with raw header lines: node:http sends an array as one line per value. */
-    function postWithVersionLines(versions: string[]): Promise<Answer> {
-      const body = fixtureText('selection.state.changed');
-      return new Promise((resolve, reject) => {
-        const request = httpRequest(
-          {
-            host: '127.0.0.1',
-            port: api.port,
-            path: EVENT_PATH,
-            method: 'POST',
-            headers: { ...JSON_TYPE, ...AUTH, 'x-audit-qs-version': versions },
-            agent: false,
-          },
-          (response) => {
-            const chunks: Buffer[] = [];
-            response.on('data', (chunk: Buffer) => chunks.push(chunk));
-            response.on('end', () =>
-              resolve({
-                status: response.statusCode ?? 0,
-                headers: new Headers(response.headers as Record<string, string>),
-                body: JSON.parse(Buffer.concat(chunks).toString()),
-              }),
-            );
-          },
-        );
-        request.on('error', reject);
-        request.end(body);
-      });
+    async function postWithVersionLines(versions: string[]): Promise<Answer> {
+      const answer = await rawJsonRequest(
+        httpRequest,
+        {
+          host: '127.0.0.1',
+          port: api.port,
+          path: EVENT_PATH,
+          method: 'POST',
+          headers: { ...JSON_TYPE, ...AUTH, 'x-audit-qs-version': versions },
+        },
+        fixtureText('selection.state.changed'),
+      );
+      return { ...answer, headers: new Headers(answer.headers as Record<string, string>) };
     }
 
     const incompatible = (version: string) => ({
@@ -1363,35 +1350,19 @@ describe('audit events API (over TCP)', function () {
       api: RunningApi,
       options: { path: string; method?: string; body?: string; cert?: Buffer; key?: Buffer },
     ) {
-      return new Promise<{ status: number; headers: Record<string, unknown>; body: LooseJson }>(
-        (resolve, reject) => {
-          const request = httpsRequest(
-            {
-              host: '127.0.0.1',
-              port: api.port,
-              path: options.path,
-              method: options.method ?? 'GET',
-              ca: readFileSync(file('server.crt')),
-              cert: options.cert,
-              key: options.key,
-              headers: { ...AUTH, ...JSON_TYPE },
-              agent: false,
-            },
-            (response) => {
-              const chunks: Buffer[] = [];
-              response.on('data', (chunk: Buffer) => chunks.push(chunk));
-              response.on('end', () =>
-                resolve({
-                  status: response.statusCode ?? 0,
-                  headers: response.headers,
-                  body: JSON.parse(Buffer.concat(chunks).toString()),
-                }),
-              );
-            },
-          );
-          request.on('error', reject);
-          request.end(options.body);
+      return rawJsonRequest(
+        httpsRequest,
+        {
+          host: '127.0.0.1',
+          port: api.port,
+          path: options.path,
+          method: options.method ?? 'GET',
+          ca: readFileSync(file('server.crt')),
+          cert: options.cert,
+          key: options.key,
+          headers: { ...AUTH, ...JSON_TYPE },
         },
+        options.body,
       );
     }
 

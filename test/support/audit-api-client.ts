@@ -2,6 +2,8 @@
  * Posting events to the audit API over real HTTP, as Audit.qs does: one at a time, a fixed
  * number at once, or a steady stream from several senders, counting every answer.
  */
+import type { IncomingHttpHeaders, IncomingMessage, ClientRequest } from 'node:http';
+import type { RequestOptions } from 'node:https';
 import { sleep } from './eventually.js';
 import { freshEnvelope } from './fixtures.js';
 
@@ -10,6 +12,42 @@ export async function postAuditEvent(baseUrl: string, body: unknown): Promise<Re
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
+  });
+}
+
+/** An answer read by rawJsonRequest: status, headers as node gives them, the parsed JSON body. */
+export interface RawAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests index into the answers
+  body: any;
+}
+
+/**
+ * One request through node:http's or node:https's `request`, for what fetch cannot send: a
+ * header repeated on several lines, a client certificate, a CA of our own.
+ */
+export function rawJsonRequest(
+  send: (options: RequestOptions, onResponse: (response: IncomingMessage) => void) => ClientRequest,
+  options: RequestOptions,
+  body?: string,
+): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const request = send({ agent: false, ...options }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        try {
+          const text = Buffer.concat(chunks).toString();
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: JSON.parse(text) });
+        } catch (error) {
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(body);
   });
 }
 
