@@ -111,7 +111,7 @@ describe('durability of accepted events (journal)', function () {
         30000,
         'warm-up',
       );
-      influxd.pause(); // SIGSTOP: connections hang, nothing answers
+      await influxd.pause(); // SIGSTOP: connections hang, nothing answers
       const rowsBefore = await countParquetRows(path.join(dir, 'parquet', '*.parquet'));
       const duringPause = await sendEventsUntil(module.baseUrl, sleep(4000), 10);
       const rowsDuring = await eventually(

@@ -392,7 +392,7 @@ describe('InfluxDB writers against real servers', function () {
             timeoutMs: 500,
           }),
         );
-        influxd.pause();
+        await influxd.pause();
         try {
           expect((await writeError(writer, point())).kind).to.equal('transient');
         } finally {

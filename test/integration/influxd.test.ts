@@ -58,7 +58,7 @@ describe('influxd 1.6.7 test server', function () {
   });
 
   it('stops answering while paused and answers again after resume', async function () {
-    server.pause();
+    await server.pause();
     try {
       const paused = await fetch(`${server.url}/ping`, { signal: AbortSignal.timeout(300) }).catch(
         (error: Error) => error,

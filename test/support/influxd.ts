@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -111,8 +111,8 @@ export interface InfluxdServer {
     precision?: WritePrecision,
     options?: WriteOptions,
   ): Promise<WriteOutcome>;
-  /** SIGSTOP: the process keeps its sockets but answers nothing until `resume()`. */
-  pause(): void;
+  /** SIGSTOP, resolved once the kernel shows it stopped: it keeps its sockets but answers nothing until `resume()`. */
+  pause(): Promise<void>;
   /** SIGCONT */
   resume(): void;
   /** Kills the process by PID, waits for it to exit and removes `dataDir`. */
@@ -256,8 +256,14 @@ class ManagedInfluxd implements InfluxdServer {
     return response.status === 204 ? { status: 204 } : { status: response.status, error: errorText(text) };
   }
 
-  pause(): void {
-    process.kill(this.pid, 'SIGSTOP');
+  async pause(): Promise<void> {
+    const pid = this.pid;
+    process.kill(pid, 'SIGSTOP');
+    // The signal is delivered asynchronously: a request sent before every thread has stopped
+    // could still be answered.
+    for (const deadline = Date.now() + 5000; processState(pid) !== 'T'; await sleep(5)) {
+      if (Date.now() > deadline) throw new Error(`influxd (pid ${pid}) did not stop within 5 s of SIGSTOP`);
+    }
   }
 
   resume(): void {
@@ -395,6 +401,12 @@ async function pingAnswers(url: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The state letter of /proc/<pid>/stat (R running, S sleeping, T stopped …), after the parenthesised name. */
+function processState(pid: number): string | undefined {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
 }
 
 function hasExited(child: ChildProcess): boolean {
