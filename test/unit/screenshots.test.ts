@@ -11,6 +11,7 @@ import {
   standardCrop,
   wholePixels,
 } from '../../src/lib/audit-screenshots/crop-geometry.js';
+import { noAnswerFailure } from '../../src/lib/audit-screenshots/failure.js';
 import { fileNameId, screenshotBaseName } from '../../src/lib/audit-screenshots/file-names.js';
 import { userTicketVirtualProxy } from '../../src/lib/audit-screenshots/image-source.js';
 import { HostAllowList } from '../../src/lib/audit-screenshots/url-policy.js';
@@ -92,6 +93,49 @@ describe('screenshot file names', () => {
     expect(fileNameId('😀x')).to.equal('_x'); // one character, one _
     expect(fileNameId('a'.repeat(200))).to.have.length(128);
     expect(fileNameId('')).to.equal('none');
+  });
+});
+
+describe('screenshot download failures without an answer', () => {
+  /** An error as undici's request() rejects with: the socket's own, with its code. */
+  function socketError(code: string, message: string): Error {
+    return Object.assign(new Error(message), { code });
+  }
+
+  it('fails at once on a certificate, with the fix its verdict calls for', () => {
+    const cases: [string, string, RegExp][] = [
+      [
+        'SELF_SIGNED_CERT_IN_CHAIN',
+        'self-signed certificate in certificate chain',
+        /trust the CA that signed it: auth\.tls\.caFile/,
+      ],
+      [
+        'ERR_TLS_CERT_ALTNAME_INVALID',
+        "Hostname/IP does not match certificate's altnames",
+        /does not name the host in the URL/,
+      ],
+      ['CERT_HAS_EXPIRED', 'certificate has expired', /give the server a valid certificate$/],
+    ];
+    for (const [code, message, fix] of cases) {
+      const failure = noAnswerFailure(socketError(code, message));
+      expect(failure.retryable, code).to.equal(false);
+      expect(failure.reason).to.match(
+        new RegExp(`^the server's TLS certificate is not trusted \\(${code}: `),
+      );
+      expect(failure.reason).to.match(fix);
+    }
+  });
+
+  it('tries again after a refused or dropped connection', () => {
+    const failure = noAnswerFailure(socketError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:9'));
+    expect(failure).to.include({
+      retryable: true,
+      reason: 'network error: connect ECONNREFUSED 127.0.0.1:9',
+    });
+    expect(noAnswerFailure(socketError('UND_ERR_SOCKET', 'other side closed'))).to.include({
+      retryable: true,
+      reason: 'network error: UND_ERR_SOCKET: other side closed',
+    });
   });
 });
 

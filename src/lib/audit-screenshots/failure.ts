@@ -23,40 +23,42 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 425 || status === 429 || (status >= 500 && status <= 599);
 }
 
+const TRUST_ITS_CA =
+  'trust the CA that signed it: auth.tls.caFile (the Qlik root.pem), or NODE_EXTRA_CA_CERTS for the whole process';
+const NAME_MISMATCH = 'it does not name the host in the URL; give the server a certificate that does';
+const NOT_VALID_NOW = 'give the server a valid certificate';
+
 /**
- * OpenSSL's verdicts on a server's certificate, as Node names them: another attempt gets the
- * same verdict, so it is not retried.
+ * OpenSSL's verdicts on a server's certificate, as Node names them, each with its fix: another
+ * attempt gets the same verdict, so it is not retried.
  */
-const UNTRUSTED_CERTIFICATE = new Set([
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_REJECTED',
-  'CERT_REVOKED',
-  'CERT_SIGNATURE_FAILURE',
-  'CERT_UNTRUSTED',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'HOSTNAME_MISMATCH',
-  'INVALID_CA',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+const UNTRUSTED_CERTIFICATE = new Map([
+  ['CERT_HAS_EXPIRED', NOT_VALID_NOW],
+  ['CERT_NOT_YET_VALID', NOT_VALID_NOW],
+  ['CERT_REVOKED', NOT_VALID_NOW],
+  ['CERT_SIGNATURE_FAILURE', NOT_VALID_NOW],
+  ['ERR_TLS_CERT_ALTNAME_INVALID', NAME_MISMATCH],
+  ['HOSTNAME_MISMATCH', NAME_MISMATCH],
+  ['CERT_REJECTED', TRUST_ITS_CA],
+  ['CERT_UNTRUSTED', TRUST_ITS_CA],
+  ['DEPTH_ZERO_SELF_SIGNED_CERT', TRUST_ITS_CA],
+  ['INVALID_CA', TRUST_ITS_CA],
+  ['SELF_SIGNED_CERT_IN_CHAIN', TRUST_ITS_CA],
+  ['UNABLE_TO_GET_ISSUER_CERT', TRUST_ITS_CA],
+  ['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', TRUST_ITS_CA],
+  ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', TRUST_ITS_CA],
 ]);
 
 /**
  * A request that got no answer: a server certificate that is not trusted fails at once, with
- * the setting that fixes it; anything else (a refused port, a dropped connection) may pass.
+ * what fixes it; anything else (a refused port, a dropped connection) may pass.
  */
 export function noAnswerFailure(error: unknown): ScreenshotFailure {
   const message = errorMessage(error);
-  // undici puts the socket's error under `cause`.
+  // undici's request() rejects with the socket's error; fetch() puts it under `cause`.
   const code = (error as { cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code;
   const detail = `${code && !message.includes(code) ? `${code}: ` : ''}${message}`;
-  if (code && UNTRUSTED_CERTIFICATE.has(code))
-    return new ScreenshotFailure(
-      `the server's TLS certificate is not trusted (${detail}); trust the CA that signed it: ` +
-        'auth.tls.caFile (the Qlik root.pem), or NODE_EXTRA_CA_CERTS for the whole process',
-    );
+  const fix = code === undefined ? undefined : UNTRUSTED_CERTIFICATE.get(code);
+  if (fix) return new ScreenshotFailure(`the server's TLS certificate is not trusted (${detail}); ${fix}`);
   return new ScreenshotFailure(`network error: ${detail}`, true);
 }
