@@ -4,24 +4,15 @@
  * steady 1000 events/s, sampled every second: RSS at 10 s, at 60 s (goal: within 40 MB of the
  * 10 s figure) and at the end (a 10-minute outage by default: flat from 60 s on).
  */
-import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rssMegabytes } from '../test/support/module-process.js';
 import { postEvents } from './load.js';
 import { startServer } from './server.js';
+import { refusedPort } from './tcp-gate.js';
 
 const WAITING_EVENTS = 20000;
 const OUTAGE_RATE = 1000;
 const BOUND_MB = 40;
-
-/** A port nothing listens on: connections to it are refused, as to a stopped InfluxDB. */
-async function refusedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 export async function benchMemory(outageSeconds: number, journal: string): Promise<string[]> {
   const server = await startServer(['module', `influxdb-v1:${await refusedPort()}:audit`, journal]);

@@ -15,8 +15,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { inflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { createScreenshotSaver } from '../dist/lib/audit-screenshots/index.js';
-import { validateAuditEventsConfig } from '../dist/lib/config/validate.js';
 import { createSilentLogger } from '../dist/lib/logger.js';
+import { screenshotRequest, screenshotsConfig } from '../test/support/screenshots.js';
 
 const WIDTH = 6000;
 const HEIGHT = 4000;
@@ -73,44 +73,19 @@ export async function benchScreenshots(images: number): Promise<string[]> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sheet.png`;
-  const validation = validateAuditEventsConfig({
-    destination: {
-      screenshots: {
-        enable: true,
-        allowedImageDownloadHosts: ['127.0.0.1'],
-        maxBytes: 64 * 1024 * 1024,
-        storageTargets: [
-          { enable: true, directory: mkdtempSync(path.join(os.tmpdir(), 'bench-screenshots-')) },
-        ],
-        addInImageMetadata: {
-          enable: true,
-          fields: { date: true, eventId: true, user: true, appName: true },
-        },
-      },
+  const config = screenshotsConfig({
+    allowedImageDownloadHosts: ['127.0.0.1'],
+    maxBytes: 64 * 1024 * 1024,
+    storageTargets: [{ enable: true, directory: mkdtempSync(path.join(os.tmpdir(), 'bench-screenshots-')) }],
+    addInImageMetadata: {
+      enable: true,
+      fields: { date: true, eventId: true, user: true, appName: true },
     },
   });
-  if (!validation.ok) throw new Error(validation.problems.join('\n'));
-  const saver = await createScreenshotSaver(validation.config.destination.screenshots, {
-    logger: createSilentLogger(),
-    baseDir: process.cwd(),
-  });
+  const saver = await createScreenshotSaver(config, { logger: createSilentLogger(), baseDir: process.cwd() });
   const crop = { top: 20, left: 1000, width: 4000, height: 3000, scrollTop: 200, scrollAreaOffsetY: 50 };
-  const request = (index: number) => ({
-    url,
-    eventTimeMs: Date.now(),
-    eventId: `bench-${index}-${Date.now()}`,
-    correlationId: null,
-    identity: null,
-    crop,
-    details: {
-      selectionTxnId: null,
-      user: 'CORP\\bench',
-      appId: null,
-      appName: 'Bench',
-      sheetName: null,
-      viewingDurationMs: null,
-    },
-  });
+  const request = (index: number) =>
+    screenshotRequest(url, { eventTimeMs: Date.now(), eventId: `bench-${index}-${Date.now()}`, crop });
 
   try {
     const idle = await measureDelay(() => sleep(2000));

@@ -19,7 +19,9 @@ async function serveCeiling(): Promise<number> {
   app.post('/api/v1/audit-event', async (request, reply) => {
     const envelopeErrors = validator.validateEnvelope(request.body);
     const errors =
-      envelopeErrors.length > 0 ? envelopeErrors : validator.checkSemantics(request.body as AuditEnvelope);
+      envelopeErrors.length > 0
+        ? envelopeErrors
+        : validator.checkSemantics(request.body as AuditEnvelope).errors;
     if (errors.length > 0) return reply.code(400).send({ errors });
     return reply
       .code(202)

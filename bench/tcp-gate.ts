@@ -4,6 +4,15 @@
  */
 import net from 'node:net';
 
+/** A port nothing listens on (a free one, taken and let go): connections to it are refused. */
+export async function refusedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 export interface TcpGate {
   port: number;
   /** Starts accepting and forwarding connections. */
@@ -22,10 +31,8 @@ export async function startTcpGate(targetPort: number): Promise<TcpGate> {
     }
     client.pipe(upstream).pipe(client);
   });
-  // Take a free port, then let it go: connections to it are refused until open().
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
+  // Connections to it are refused until open().
+  const port = await refusedPort();
   return {
     port,
     open: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),

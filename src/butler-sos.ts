@@ -8,9 +8,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { createAuditModule } from './lib/audit-module.js';
-import { configSource, ConfigFileError, loadButlerSosConfig } from './lib/config/load.js';
+import { loadAuditEventsConfig } from './lib/config/load.js';
 import { programSettingsOf } from './lib/config/program-settings.js';
-import { validateAuditEventsConfig } from './lib/config/validate.js';
 import { errorMessage } from './lib/errors.js';
 import { LOG_LEVELS, type LogLevel } from './lib/logger.js';
 import { createProgramLogger, type LogFormat } from './lib/program-logger.js';
@@ -58,16 +57,10 @@ function failConfig(source: string, problems: string[]): never {
 async function main(): Promise<void> {
   const version = packageVersion();
   const options = parseArguments(version);
-  const source = configSource(options.configfile);
-  let butlerSos: Record<string, unknown>;
-  try {
-    butlerSos = await loadButlerSosConfig(options.configfile);
-  } catch (error) {
-    if (error instanceof ConfigFileError) failConfig(source, [error.message]);
-    throw error;
-  }
-  // Whole, so that a Butler-SOS tree without auditEvents is missing it, not a section.
-  const validation = validateAuditEventsConfig({ 'Butler-SOS': butlerSos });
+  const loaded = await loadAuditEventsConfig(options.configfile);
+  const { source } = loaded;
+  if (loaded.unreadable !== undefined) failConfig(source, [loaded.unreadable]);
+  const { butlerSos, validation } = loaded;
   const program = programSettingsOf(butlerSos);
   const problems = [...(validation.ok ? [] : validation.problems), ...(program.ok ? [] : program.problems)];
   if (!validation.ok || !program.ok) failConfig(source, problems);

@@ -8,8 +8,7 @@
  */
 import path from 'node:path';
 import { Command } from 'commander';
-import { configSource, ConfigFileError, loadButlerSosConfig } from './lib/config/load.js';
-import { validateAuditEventsConfig } from './lib/config/validate.js';
+import { loadAuditEventsConfig } from './lib/config/load.js';
 import { configuredDestinationIds } from './lib/audit-destinations/index.js';
 import { readDeadLetterFile, replayDeadLetters } from './lib/dead-letter-replay.js';
 import { errorMessage } from './lib/errors.js';
@@ -34,17 +33,11 @@ async function list(file: string): Promise<void> {
 }
 
 async function replay(file: string, configFile?: string): Promise<void> {
-  let butlerSos: Record<string, unknown>;
-  try {
-    butlerSos = await loadButlerSosConfig(configFile);
-  } catch (error) {
-    if (error instanceof ConfigFileError) fail(error.message, 2);
-    throw error;
-  }
-  // Whole, so that a Butler-SOS tree without auditEvents is missing it, not a section.
-  const validation = validateAuditEventsConfig({ 'Butler-SOS': butlerSos });
+  const loaded = await loadAuditEventsConfig(configFile);
+  if (loaded.unreadable !== undefined) fail(loaded.unreadable, 2);
+  const { validation } = loaded;
   if (!validation.ok)
-    fail(`Invalid configuration in ${configSource(configFile)}:\n  ${validation.problems.join('\n  ')}`, 2);
+    fail(`Invalid configuration in ${loaded.source}:\n  ${validation.problems.join('\n  ')}`, 2);
   const { config } = validation;
   if (!config.journal.enable) fail('journal.enable is false: there is no journal to replay into', 2);
   const outcome = await replayDeadLetters(file, {

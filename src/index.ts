@@ -21,10 +21,12 @@ import { computeHandlerExtras, createAuditEventHandlers } from './lib/audit-even
 import { openScreenshotSaver } from './lib/audit-screenshots/index.js';
 import type { AuditEnvelope, HandlerExtras } from './lib/audit-events/types.js';
 import type { AuditEventsConfig } from './lib/config/schema.js';
-import { validateAuditEventsConfig as validate, type ConfigValidation } from './lib/config/validate.js';
+import { validateAuditEventsConfig, type ConfigValidation } from './lib/config/validate.js';
 import { missingLoggerMethods, type Logger } from './lib/logger.js';
 
 export type { AuditModule, AuditEventsConfig, ConfigValidation, Logger, AuditEnvelope, HandlerExtras };
+/** Checks a config without starting anything (see lib/config/validate.ts). */
+export { validateAuditEventsConfig };
 export type { AuditRecord } from './lib/audit-events/types.js';
 
 /** The config the host gave does not validate; `problems` has one line each (key path, what, what is allowed). */
@@ -43,15 +45,6 @@ export interface HostDeps {
   baseDir?: string;
 }
 
-/**
- * Checks a config without starting anything: `{ ok: true, config, warnings }` with the defaults
- * applied and what the module will not do (Butler SOS features it does not have), or
- * `{ ok: false, problems }`.
- */
-export function validateAuditEventsConfig(tree: unknown): ConfigValidation {
-  return validate(tree);
-}
-
 function validated(tree: unknown, logger: Logger): { config: AuditEventsConfig; warnings: string[] } {
   const missing = missingLoggerMethods(logger);
   if (missing.length > 0) {
@@ -59,7 +52,7 @@ function validated(tree: unknown, logger: Logger): { config: AuditEventsConfig; 
       `the logger needs these methods, each taking a message string: ${missing.join(', ')}`,
     );
   }
-  const result = validate(tree);
+  const result = validateAuditEventsConfig(tree);
   if (!result.ok) throw new InvalidAuditEventsConfigError(result.problems);
   return result;
 }
@@ -106,11 +99,10 @@ export async function createAuditDestinationsFromConfig(
     baseDir,
   });
   const destinations: AuditDestinations = await createDestinations(valid, { logger: deps.logger, baseDir });
-  const handlerDeps = { logger: deps.logger, screenshots };
-  const handlers = createAuditEventHandlers(handlerDeps);
+  const handlers = createAuditEventHandlers({ screenshots });
   return {
     async processAuditEventEnvelope(envelope) {
-      const extras = await computeHandlerExtras(handlers, envelope, handlerDeps);
+      const extras = await computeHandlerExtras(handlers, envelope, { logger: deps.logger });
       await destinations.writeAuditEventToDestinations(envelope, extras);
       return extras;
     },

@@ -15,7 +15,7 @@ import { createEnvelopeValidator, type EnvelopeValidator } from './audit-events/
 import {
   AUDIT_QS_VERSION_HEADER,
   extensionVersionProblem,
-  findExtensionVersion,
+  type ExtensionVersion,
 } from './audit-events/extension-version.js';
 import {
   acceptedReplyBody,
@@ -33,9 +33,10 @@ import { createAllClientsLimit } from './http/all-clients-limit.js';
 import { addCors, createOriginPolicy } from './http/cors.js';
 import { createJsonBodyParser, InvalidJsonBodyError } from './http/json-body.js';
 import { createRefusalLog, type RefusalLog } from './http/refusal-log.js';
+import { AUDIT_API_ROUTES } from './http/routes.js';
 import { createThrottledWarnings, type ThrottledWarnings } from './http/throttled-warnings.js';
 import type { AuditEnvelope } from './audit-events/types.js';
-import type { AuditEventsConfig } from './config/schema.js';
+import { CONFIG_ROOT, type AuditEventsConfig } from './config/schema.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 
@@ -61,13 +62,6 @@ export interface AuditApiDeps {
   version: string;
   metrics: ApiMetrics;
 }
-
-const AUDIT_API_ROUTES = {
-  event: '/api/v1/audit-event',
-  testConnection: '/api/v1/test-connection',
-  health: '/api/v1/health',
-  metrics: '/metrics',
-} as const;
 
 const RATE_LIMIT_WINDOW_MS = 60_000;
 
@@ -239,12 +233,12 @@ function createBearerTokenCheck(apiToken: string): (authorization: string | unde
   const expected = digest(apiToken);
   return (authorization) => {
     if (authorization === undefined) {
-      return 'no Authorization header; set the token of Butler-SOS.auditEvents.apiToken in the Audit.qs extension';
+      return `no Authorization header; set the token of ${CONFIG_ROOT}.apiToken in the Audit.qs extension`;
     }
     const presented = /^Bearer +(.+)$/i.exec(authorization)?.[1];
     if (presented === undefined) return "the Authorization header is not 'Bearer <token>'";
     if (timingSafeEqual(digest(presented), expected)) return undefined;
-    return 'the bearer token does not match Butler-SOS.auditEvents.apiToken; set the same token in the Audit.qs extension';
+    return `the bearer token does not match ${CONFIG_ROOT}.apiToken; set the same token in the Audit.qs extension`;
   };
 }
 
@@ -314,20 +308,23 @@ function headerVersionOf(request: FastifyRequest): string | undefined {
   return values.map((value) => value.trim()).find((value) => value !== '');
 }
 
-/** The envelope when it passes both layers of checks; throws the 415, 400 or 422 otherwise. */
+/**
+ * The envelope when it passes both layers of checks, with the extension version found on the
+ * way; throws the 415, 400 or 422 otherwise.
+ */
 function validEnvelope(
   validator: EnvelopeValidator,
   body: unknown,
   headerVersion: string | undefined,
-): AuditEnvelope {
+): { envelope: AuditEnvelope; extensionVersion: ExtensionVersion | undefined } {
   // No Content-Type and no body: fastify skipped parsing altogether.
   if (body === undefined) throw unsupportedMediaType();
   const envelopeErrors = validator.validateEnvelope(body);
   if (envelopeErrors.length > 0) throw badRequest('invalid envelope', envelopeErrors);
   const envelope = body as AuditEnvelope;
-  const semanticErrors = validator.checkSemantics(envelope, headerVersion);
-  if (semanticErrors.length > 0) throw unprocessable(semanticErrors);
-  return envelope;
+  const { errors, extensionVersion } = validator.checkSemantics(envelope, headerVersion);
+  if (errors.length > 0) throw unprocessable(errors);
+  return { envelope, extensionVersion };
 }
 
 function createAuditEventHandler({ accept, logger }: AuditApiDeps, warnings: ThrottledWarnings) {
@@ -335,9 +332,8 @@ function createAuditEventHandler({ accept, logger }: AuditApiDeps, warnings: Thr
 
   /** Validates one envelope and appends it to the event log; 202 once it is durable. */
   return async function receiveAuditEvent(request: FastifyRequest, reply: FastifyReply) {
-    const headerVersion = headerVersionOf(request);
-    const envelope = validEnvelope(validator, request.body, headerVersion);
-    if (findExtensionVersion(envelope, headerVersion) === undefined) {
+    const { envelope, extensionVersion } = validEnvelope(validator, request.body, headerVersionOf(request));
+    if (extensionVersion === undefined) {
       warnings.warn(
         'no version',
         request.headers.origin ?? 'no Origin header',

@@ -18,10 +18,10 @@ import type { EventLog } from './audit-journal/event-log.js';
 import { openJournal } from './audit-journal/journal.js';
 import { MemoryEventLog } from './audit-journal/memory-log.js';
 import type { AuditEventsConfig } from './config/schema.js';
-import { CONFIG_ROOT } from './config/validate.js';
+import { CONFIG_ROOT } from './config/schema.js';
 import { DeliveryLoop } from './delivery/delivery-loop.js';
 import { AuditEventProcessor } from './delivery/processor.js';
-import { createInfluxPointWriter } from './audit-destinations/influxdb/writers.js';
+import type { InfluxPointWriter } from './audit-destinations/influxdb/point-writer.js';
 import { AuditMetrics, type MetricsSources } from './metrics/audit-metrics.js';
 import { QueueMetricsWriter } from './metrics/queue-metrics.js';
 import { ServiceUnavailableError, errorMessage } from './errors.js';
@@ -85,11 +85,12 @@ async function openEventLog(config: AuditEventsConfig, logger: Logger, baseDir: 
 }
 
 /**
- * Butler SOS's queue metrics, when asked for: written to the audit InfluxDB destination, so
- * without one there is nowhere to write them (warned).
+ * Butler SOS's queue metrics, when asked for: written through the audit InfluxDB destination's
+ * writer (`influxdbWriter`), so without one there is nowhere to write them (warned).
  */
 function createQueueMetrics(
   config: AuditEventsConfig,
+  influxdbWriter: InfluxPointWriter | undefined,
   metrics: AuditMetrics,
   sources: MetricsSources,
   logger: Logger,
@@ -97,7 +98,7 @@ function createQueueMetrics(
   const settings = config.queue.queueMetrics.influxdb;
   if (!settings.enable) return null;
   const influxdb = config.destination.influxdb;
-  if (!influxdb || !configuredDestinationIds(config.destination).includes('influxdb')) {
+  if (!influxdb || !influxdbWriter) {
     logger.warn(
       'queue.queueMetrics.influxdb.enable is true, but destination.type has no influxdb to write them to: not written',
     );
@@ -108,7 +109,8 @@ function createQueueMetrics(
     tags: settings.tags,
     writeFrequency: settings.writeFrequency,
     backpressureThreshold: config.queue.backpressureThreshold,
-    writer: createInfluxPointWriter(influxdb, logger),
+    writer: influxdbWriter,
+    lineProtocol: { maxStringFieldBytes: influxdb.maxStringFieldBytes },
     metrics,
     sources,
     logger,
@@ -131,9 +133,17 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
   let queueMetrics: QueueMetricsWriter | null = null;
   let screenshots: ScreenshotSaver | undefined;
   let api: Awaited<ReturnType<typeof buildAuditEventsApi>> | null = null;
+  /** Each loop's status, with the accepted events its destination has not written yet. */
+  function destinationStatuses() {
+    const lastSeq = log?.lastSeq ?? 0;
+    return loops.map((loop) => {
+      const status = loop.status();
+      return { ...status, backlog: Math.max(0, lastSeq - status.checkpoint) };
+    });
+  }
   const sources: MetricsSources = {
     log: () => log?.backlog() ?? null,
-    destinations: () => loops.map((loop) => loop.status()),
+    destinations: destinationStatuses,
     handlersRunning: () => processor?.handlersRunning ?? 0,
   };
   const metrics = new AuditMetrics(sources);
@@ -144,14 +154,10 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
   }
 
   function health() {
-    const statuses = loops.map((loop) => loop.status());
-    const lastSeq = log?.lastSeq ?? 0;
+    const statuses = destinationStatuses();
     return {
       healthy: statuses.every((status) => status.healthy),
-      destinations: statuses.map((status) => ({
-        ...status,
-        backlog: Math.max(0, lastSeq - status.checkpoint),
-      })),
+      destinations: statuses,
       log: log?.backlog() ?? {},
     };
   }
@@ -168,8 +174,8 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
     // The log first: destinations record its id next to the sequence numbers they keep.
     const eventLog = await openEventLog(config, logger, baseDir);
     log = eventLog;
-    destinations = (await createAuditDestinationsFromConfig(config, { logger, baseDir, logId: eventLog.id }))
-      .list;
+    const built = await createAuditDestinationsFromConfig(config, { logger, baseDir, logId: eventLog.id });
+    destinations = built.list;
     const recordSource = new AuditEventProcessor({
       maxConcurrent: config.queue.maxConcurrent,
       readers: destinations.length,
@@ -194,7 +200,7 @@ export function createAuditModule(config: AuditEventsConfig, deps: AuditModuleDe
         }),
     );
     processor = recordSource;
-    queueMetrics = createQueueMetrics(config, metrics, sources, logger);
+    queueMetrics = createQueueMetrics(config, built.influxdbWriter, metrics, sources, logger);
     api = await buildAuditEventsApi({ config, logger, accept, health, metrics, version: deps.version });
     await api.listen({ host: config.host, port: config.port });
     const address = api.server.address();

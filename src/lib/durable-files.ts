@@ -1,7 +1,8 @@
 /**
  * The few file-system moves that must survive a crash, shared by the journal and the Parquet
- * destination: a directory entry made durable, a whole buffer written at a position, a new
- * file written and synced, a small file replaced atomically.
+ * destination and the screenshots: a directory entry made durable, a whole buffer written at a
+ * position, a new file written and synced, a file written beside its final name and renamed to
+ * it, a small file replaced atomically.
  */
 import { open, rename, type FileHandle } from 'node:fs/promises';
 
@@ -35,9 +36,9 @@ export async function writeFully(handle: FileHandle, buffer: Buffer, position: n
   }
 }
 
-/** Creates `file` (failing if it exists) with `bytes`, synced before it is closed. */
-export async function writeNewFileDurably(file: string, bytes: Uint8Array): Promise<void> {
-  const handle = await open(file, 'wx');
+/** Writes `bytes` to `file`, opened with `flags`, synced before it is closed. */
+async function writeFileSynced(file: string, bytes: Uint8Array, flags: 'w' | 'wx'): Promise<void> {
+  const handle = await open(file, flags);
   try {
     await handle.writeFile(bytes);
     await handle.sync();
@@ -46,16 +47,29 @@ export async function writeNewFileDurably(file: string, bytes: Uint8Array): Prom
   }
 }
 
+/** Creates `file` (failing if it exists) with `bytes`, synced before it is closed. */
+export function writeNewFileDurably(file: string, bytes: Uint8Array): Promise<void> {
+  return writeFileSynced(file, bytes, 'wx');
+}
+
+/**
+ * Writes `bytes` to `temporary` (in the directory of `file`; `flags` 'wx' when it must be new),
+ * syncs it and renames it to `file`, so that a crash leaves the old `file` or the new one, never
+ * part of it. The rename is durable once the caller syncs the directory: once for all the files
+ * it renames there.
+ */
+export async function renameSyncedFile(
+  temporary: string,
+  file: string,
+  bytes: Uint8Array,
+  flags: 'w' | 'wx',
+): Promise<void> {
+  await writeFileSynced(temporary, bytes, flags);
+  await rename(temporary, file);
+}
+
 /** Replaces `file` with `content` so that a crash leaves either the old or the new version. */
 export async function replaceFileAtomically(file: string, directory: string, content: string): Promise<void> {
-  const temporary = `${file}.tmp`;
-  const handle = await open(temporary, 'w');
-  try {
-    await writeFully(handle, Buffer.from(content, 'utf8'), 0);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, file);
+  await renameSyncedFile(`${file}.tmp`, file, Buffer.from(content, 'utf8'), 'w');
   await fsyncDirectory(directory);
 }

@@ -24,6 +24,7 @@ export interface ProgramLoggerOptions {
 
 /** winston's npm levels as pino numbers: verbose sits between info (30) and debug (20), silly below debug. */
 const CUSTOM_LEVELS = { verbose: 25, silly: 5 };
+const LEVEL_NUMBERS = { ...pino.levels.values, ...CUSTOM_LEVELS };
 
 /** `time level: message`, as Butler SOS's winston console format prints it. */
 function textLines(destination: NodeJS.WritableStream | number): NodeJS.WritableStream {
@@ -31,7 +32,9 @@ function textLines(destination: NodeJS.WritableStream | number): NodeJS.Writable
     destination: destination as never,
     sync: true,
     colorize: false,
-    customLevels: 'error:50,warn:40,info:30,verbose:25,debug:20,silly:5',
+    customLevels: Object.entries(LEVEL_NUMBERS)
+      .map(([name, number]) => `${name}:${number}`)
+      .join(','),
     ignore: 'time,level,pid,hostname',
     hideObject: true,
     // The formatter below writes the level as its name.
@@ -45,11 +48,7 @@ function formatted(destination: NodeJS.WritableStream | number, format: LogForma
   return (typeof destination === 'number' ? pino.destination(destination) : destination) as DestinationStream;
 }
 
-export interface ProgramLogger extends Logger {
-  silly(message: string): void;
-}
-
-export async function createProgramLogger(options: ProgramLoggerOptions): Promise<ProgramLogger> {
+export async function createProgramLogger(options: ProgramLoggerOptions): Promise<Logger> {
   const format = options.format ?? 'text';
   const streams: Array<{ stream: DestinationStream; level: string }> = [
     { stream: formatted(options.destination ?? 1, format), level: options.level },
@@ -77,7 +76,7 @@ export async function createProgramLogger(options: ProgramLoggerOptions): Promis
       timestamp: pino.stdTimeFunctions.epochTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    pino.multistream(streams, { levels: { ...pino.levels.values, ...CUSTOM_LEVELS } }),
+    pino.multistream(streams, { levels: LEVEL_NUMBERS }),
   );
   return {
     error: (message) => logger.error(message),
@@ -85,6 +84,5 @@ export async function createProgramLogger(options: ProgramLoggerOptions): Promis
     info: (message) => logger.info(message),
     verbose: (message) => logger.verbose(message),
     debug: (message) => logger.debug(message),
-    silly: (message) => logger.silly(message),
   };
 }

@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { createAuditModule, type AuditModule } from '../../src/lib/audit-module.js';
 import type { AuditEnvelope } from '../../src/lib/audit-events/types.js';
-import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
+import { validConfig } from '../support/config.js';
 import { launchChromium, type Chromium } from '../support/chromium.js';
 import { eventually } from '../support/eventually.js';
 import { freshEnvelope } from '../support/fixtures.js';
@@ -44,7 +44,7 @@ describe('a browser on the Qlik Sense site posting to the module (headless Chrom
   before(async () => {
     site = await startQlikSitePage('localhost');
     elsewhere = await startQlikSitePage('127.0.0.1');
-    const validation = validateAuditEventsConfig({
+    const config = validConfig({
       host: '127.0.0.1',
       port: 0,
       apiToken: TOKEN,
@@ -52,8 +52,7 @@ describe('a browser on the Qlik Sense site posting to the module (headless Chrom
       journal: { directory: path.join(directory, 'journal') },
       destination: { type: 'parquet', parquet: { exportDirectory, writeFrequency: 200 } },
     });
-    if (!validation.ok) throw new Error(validation.problems.join('\n'));
-    module = createAuditModule(validation.config, { logger, version: '0.0.0-test' });
+    module = createAuditModule(config, { logger, version: '0.0.0-test' });
     const address = await module.start();
     if (!address) throw new Error('module did not start');
     eventUrl = `http://127.0.0.1:${address.port}/api/v1/audit-event`;

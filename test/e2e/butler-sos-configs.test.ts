@@ -10,8 +10,14 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { dump, load } from 'js-yaml';
 import { FIXTURES_DIR, freshEnvelope } from '../support/fixtures.js';
-import { postAuditEvent } from '../support/audit-api.js';
-import { spawnModule, startModule, stopModule, tempDir } from '../support/module-process.js';
+import { postAuditEventStatus } from '../support/audit-api-client.js';
+import {
+  killRunningModules,
+  spawnModule,
+  startModule,
+  stopModule,
+  tempDir,
+} from '../support/module-process.js';
 import { readParquetRows } from '../support/parquet-reader.js';
 
 type Tree = Record<string, unknown>;
@@ -46,7 +52,7 @@ function loggedToFile(cwd: string): string {
 async function storesAnEvent(file: string, cwd: string, exportDirectory: string): Promise<string[]> {
   const module = await startModule(file, { cwd });
   const envelope = freshEnvelope('object.view.duration');
-  expect(await postAuditEvent(module.baseUrl, envelope)).to.equal(202);
+  expect(await postAuditEventStatus(module.baseUrl, envelope)).to.equal(202);
   expect(await stopModule(module)).to.equal(0);
   const rows = await readParquetRows(path.join(exportDirectory, '*.parquet'));
   expect(rows.map((row) => row.eventId)).to.deep.equal([envelope.eventId]);
@@ -55,6 +61,7 @@ async function storesAnEvent(file: string, cwd: string, exportDirectory: string)
 
 describe('Butler SOS config files, as they are', function () {
   this.timeout(120_000);
+  afterEach(killRunningModules);
 
   it("Butler SOS 15.0.1's production template with a 15.0.x auditEvents section starts and stores an event where it says", async () => {
     const cwd = tempDir('butler-sos-15');
@@ -96,7 +103,7 @@ describe('Butler SOS config files, as they are', function () {
     const listening = await started.waitForOutput('audit API listening on');
     const port = Number(/:(\d+);/.exec(listening)?.[1]);
     const envelope = freshEnvelope('navigation.sheet.loaded');
-    expect(await postAuditEvent(`http://127.0.0.1:${port}`, envelope)).to.equal(202);
+    expect(await postAuditEventStatus(`http://127.0.0.1:${port}`, envelope)).to.equal(202);
     started.child.kill('SIGTERM');
     expect(await started.exited).to.equal(0);
     expect(started.output.some((line) => line.includes(` debug: audit event ${envelope.eventId}`))).to.equal(

@@ -10,7 +10,7 @@ import { mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { AuditEnvelope } from '../../src/lib/audit-events/types.js';
-import { postAuditEvent } from '../support/audit-api.js';
+import { postAuditEventStatus } from '../support/audit-api-client.js';
 import { eventually } from '../support/eventually.js';
 import { freshEnvelope } from '../support/fixtures.js';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.js';
@@ -66,7 +66,8 @@ describe('dead letter before ack (InfluxDB v1, dead-letter directory on a full d
   }
 
   async function postAll(module: ModuleProcess, envelopes: AuditEnvelope[]): Promise<void> {
-    for (const envelope of envelopes) expect(await postAuditEvent(module.baseUrl, envelope)).to.equal(202);
+    for (const envelope of envelopes)
+      expect(await postAuditEventStatus(module.baseUrl, envelope)).to.equal(202);
   }
 
   async function storedEventIds(): Promise<string[]> {

@@ -6,17 +6,23 @@
  * a replay while the module runs is refused.
  */
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { postAuditEvent } from '../support/audit-api.js';
+import { postAuditEventStatus } from '../support/audit-api-client.js';
 import { eventually } from '../support/eventually.js';
 import { freshEnvelope } from '../support/fixtures.js';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.js';
 import { readDeadLetters } from '../support/journal-files.js';
-import { segmentRecordSeqs } from '../support/journal-segments.js';
-import { REPO_ROOT, startModule, stopModule, tempDir, writeConfigFile } from '../support/module-process.js';
+import { journalRecordSeqs } from '../support/journal-segments.js';
+import {
+  REPO_ROOT,
+  killRunningModules,
+  startModule,
+  stopModule,
+  tempDir,
+  writeConfigFile,
+} from '../support/module-process.js';
 import { readParquetEventIds } from '../support/parquet-reader.js';
 
 const runFile = promisify(execFile);
@@ -32,12 +38,6 @@ async function deadLetterCommand(args: string[]): Promise<{ code: number; output
   }
 }
 
-async function journalRecords(journal: string): Promise<number> {
-  const segments = readdirSync(journal).filter((name) => name.endsWith('.seg'));
-  const seqs = await Promise.all(segments.map((name) => segmentRecordSeqs(path.join(journal, name))));
-  return seqs.flat().length;
-}
-
 describe('dead letters, replayed once the cause is fixed', function () {
   this.timeout(180_000);
   let influxd: InfluxdServer;
@@ -45,6 +45,8 @@ describe('dead letters, replayed once the cause is fixed', function () {
   before(async () => {
     influxd = await startInfluxd();
   });
+
+  afterEach(killRunningModules);
 
   after(async () => {
     await influxd.stop();
@@ -81,8 +83,8 @@ describe('dead letters, replayed once the cause is fixed', function () {
     await first.waitForOutput('is ready');
     const poison = freshEnvelope('object.view.duration', { timestamp: new Date().toISOString() });
     const good = freshEnvelope('navigation.sheet.loaded', { timestamp: new Date().toISOString() });
-    expect(await postAuditEvent(first.baseUrl, good)).to.equal(202);
-    expect(await postAuditEvent(first.baseUrl, poison)).to.equal(202);
+    expect(await postAuditEventStatus(first.baseUrl, good)).to.equal(202);
+    expect(await postAuditEventStatus(first.baseUrl, poison)).to.equal(202);
     const [refused] = await eventually(async () => {
       const records = readDeadLetters(journal, 'influxdb');
       return records.length > 0 ? records : undefined;
@@ -113,9 +115,9 @@ describe('dead letters, replayed once the cause is fixed', function () {
     const parquetIds = await readParquetEventIds(path.join(exportDirectory, '*.parquet'));
     expect(parquetIds.filter((id) => id === poison.eventId)).to.have.length(1); // not stored twice
 
-    const recordsBefore = await journalRecords(journal);
+    const recordsBefore = (await journalRecordSeqs(journal)).length;
     const again = await deadLetterCommand(['replay', refused.file, '-c', configFile]);
     expect(again.output).to.include('replayed 0 event(s) into the journal; 1 replayed before');
-    expect(await journalRecords(journal)).to.equal(recordsBefore);
+    expect((await journalRecordSeqs(journal)).length).to.equal(recordsBefore);
   });
 });

@@ -7,7 +7,7 @@
 import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { sendEventsUntil } from '../support/audit-api-client.js';
+import { destinationHealth, sendEventsUntil } from '../support/audit-api-client.js';
 import { eventually, sleep } from '../support/eventually.js';
 import { freshEnvelope } from '../support/fixtures.js';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.js';
@@ -19,7 +19,6 @@ import {
   type ModuleProcess,
 } from '../support/module-process.js';
 import { countParquetRows, runDuckDbQuery } from '../support/parquet-reader.js';
-import { destinationHealth } from '../support/audit-api.js';
 
 async function influxEventIds(influxd: InfluxdServer, database: string): Promise<string[]> {
   const rows = await influxd.query(database, 'SELECT "eventId" FROM audit_event');

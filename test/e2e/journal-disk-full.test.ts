@@ -6,17 +6,17 @@
  * answered 202 is lost or written twice (DuckDB), the module accepts again once there is
  * room, without a restart, and what the journal leaves on disk reads back cleanly.
  */
-import { readdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import { sendEventsUntil, type LoadResult, type Refusal } from '../support/audit-api-client.js';
-import { segmentRecordSeqs } from '../support/journal-segments.js';
+import { journalRecordSeqs } from '../support/journal-segments.js';
 import {
+  killRunningModules,
   startModule,
   stopModule,
   tempDir,
   writeConfigFile,
-  type ModuleProcess,
 } from '../support/module-process.js';
 import { readParquetEventIds } from '../support/parquet-reader.js';
 import { mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
@@ -58,15 +58,15 @@ async function expectEachAcceptedOnceInParquet(parquetGlob: string, accepted: st
 describe('the journal on a full disk (a real tmpfs)', function () {
   this.timeout(180000);
   let disk: Tmpfs | null = null;
-  let dir: string;
-  let running: ModuleProcess | null = null;
+  let dir: string | undefined;
 
   afterEach(async () => {
-    if (running) await stopModule(running, 'SIGKILL');
-    running = null;
+    await killRunningModules();
     disk?.unmount();
     disk = null;
-    await rm(dir, { recursive: true, force: true });
+    // Undefined when mounting the tmpfs failed: nothing to remove, and the set-up's error stands.
+    if (dir) await rm(dir, { recursive: true, force: true });
+    dir = undefined;
   });
 
   /** A module whose journal is on the tmpfs and whose Parquet files are on the normal disk. */
@@ -87,20 +87,9 @@ describe('the journal on a full disk (a real tmpfs)', function () {
     return { disk, parquetGlob, configFile };
   }
 
-  async function start(configFile: string): Promise<ModuleProcess> {
-    running = await startModule(configFile);
-    return running;
-  }
-
-  async function stop(module: ModuleProcess, signal: NodeJS.Signals): Promise<number | string> {
-    const exit = await stopModule(module, signal);
-    running = null;
-    return exit;
-  }
-
   it('fills the disk with its own records, then frees what Parquet has written and accepts again, without more room or a restart', async () => {
     const { parquetGlob, configFile } = setUp(256 * KiB, 100);
-    const module = await start(configFile);
+    const module = await startModule(configFile);
     const deadline = Date.now() + WAIT_MS;
     const load = await sendEventsUntil(
       module.baseUrl,
@@ -110,14 +99,14 @@ describe('the journal on a full disk (a real tmpfs)', function () {
     expectDiskFullRefusals(load.refusals);
     expect(trailing(load, 202), '202s in a row after the disk was full').to.be.at.least(50);
 
-    expect(await stop(module, 'SIGTERM')).to.equal(0);
+    expect(await stopModule(module, 'SIGTERM')).to.equal(0);
     await expectEachAcceptedOnceInParquet(parquetGlob, load.accepted);
   });
 
   it('answers 503 while the disk is full, accepts again once there is room, without a restart, and replays every accepted event after kill -9', async () => {
     // Parquet writes nothing before the module stops, so the journal cannot free any room itself.
     const { disk, parquetGlob, configFile } = setUp(256 * KiB, 600000);
-    let module = await start(configFile);
+    let module = await startModule(configFile);
     const deadline = Date.now() + WAIT_MS;
     const untilFull = await sendEventsUntil(
       module.baseUrl,
@@ -133,16 +122,13 @@ describe('the journal on a full disk (a real tmpfs)', function () {
     const accepted = [...untilFull.accepted, ...afterRoom.accepted];
 
     // A crash: every accepted event is in the journal alone, which went through the failed writes.
-    expect(await stop(module, 'SIGKILL')).to.equal('SIGKILL');
-    const segments = (await readdir(disk.directory)).filter((name) => name.endsWith('.seg'));
-    const stored = [];
-    for (const segment of segments)
-      stored.push(...(await segmentRecordSeqs(path.join(disk.directory, segment))));
+    expect(await stopModule(module, 'SIGKILL')).to.equal('SIGKILL');
+    const stored = await journalRecordSeqs(disk.directory);
     expect(stored, 'records in the segments, one per accepted event').to.have.length(accepted.length);
 
-    module = await start(configFile);
+    module = await startModule(configFile);
     const journalLine = await module.waitForOutput('segment(s),');
-    expect(await stop(module, 'SIGTERM')).to.equal(0); // writes what the journal holds
+    expect(await stopModule(module, 'SIGTERM')).to.equal(0); // writes what the journal holds
     expect(journalLine).to.include('no damaged tail');
     await expectEachAcceptedOnceInParquet(parquetGlob, accepted);
   });

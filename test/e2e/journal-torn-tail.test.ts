@@ -12,6 +12,7 @@ import { postEvents } from '../support/audit-api-client.js';
 import { eventually } from '../support/eventually.js';
 import { TORN_TAILS, tearLastSegment } from '../support/journal-segments.js';
 import {
+  killRunningModules,
   startModule,
   stopModule,
   tempDir,
@@ -23,22 +24,14 @@ import { countParquetRows, readParquetEventIds } from '../support/parquet-reader
 describe('a torn journal tail across kill -9 and restarts of the module', function () {
   this.timeout(120000);
   let dir: string;
-  let running: ModuleProcess | null = null;
 
   afterEach(async () => {
-    if (running) await stopModule(running, 'SIGKILL');
-    running = null;
+    await killRunningModules();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(configFile: string): Promise<ModuleProcess> {
-    running = await startModule(configFile);
-    return running;
-  }
-
   async function kill(module: ModuleProcess): Promise<void> {
     expect(await stopModule(module, 'SIGKILL')).to.equal('SIGKILL');
-    running = null;
   }
 
   /** Posts `count` events, which must all be answered 202; returns their eventIds. */
@@ -66,7 +59,7 @@ describe('a torn journal tail across kill -9 and restarts of the module', functi
     const accepted: string[] = [];
 
     // 1. Events accepted and written to Parquet, then a crash in the middle of the next write.
-    let module = await start(writingOften);
+    let module = await startModule(writingOften);
     accepted.push(...(await postAccepted(module, 40)));
     await eventually(
       async () => ((await countParquetRows(parquetGlob)) === 40 ? true : undefined),
@@ -77,16 +70,15 @@ describe('a torn journal tail across kill -9 and restarts of the module', functi
     const torn = await tearLastSegment(journalDirectory, TORN_TAILS[1]);
 
     // 2. The restart cuts the tail; events accepted now live in the journal only, in the torn segment.
-    module = await start(writingNever);
+    module = await startModule(writingNever);
     const recoveryLine = await module.waitForOutput('segment(s),');
     accepted.push(...(await postAccepted(module, 30)));
     await kill(module);
 
     // 3. The next restart must find them all, and no damage.
-    module = await start(writingOften);
+    module = await startModule(writingOften);
     const restartLine = await module.waitForOutput('segment(s),');
     expect(await stopModule(module)).to.equal(0); // SIGTERM: writes what the journal holds
-    running = null;
 
     const written = await readParquetEventIds(parquetGlob);
     const lost = accepted.filter((eventId) => !written.includes(eventId));

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { postAuditEvent } from '../support/audit-api-client.js';
 import { fixtureTypes, freshEnvelope, loadFixture } from '../support/fixtures.js';
 import {
   REPO_ROOT,
@@ -16,14 +17,6 @@ import {
   writeConfigFile,
 } from '../support/module-process.js';
 import { readParquetRows } from '../support/parquet-reader.js';
-
-async function postEvent(baseUrl: string, body: unknown): Promise<Response> {
-  return fetch(`${baseUrl}/api/v1/audit-event`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-}
 
 function parquetConfig(exportDirectory: string, extra: Record<string, unknown> = {}) {
   return {
@@ -57,7 +50,7 @@ describe('the module as a process', function () {
     expect(module.output.some((line) => line.includes('no damaged tail'))).to.equal(true); // the journal opened
     const sent = fixtureTypes().map(loadFixture);
     for (const envelope of sent) {
-      const response = await postEvent(module.baseUrl, envelope);
+      const response = await postAuditEvent(module.baseUrl, envelope);
       expect(response.status, envelope.type).to.equal(202);
       expect(await response.json()).to.include({ status: 'accepted', outcome: 'processed' });
     }
@@ -112,7 +105,7 @@ describe('the module as a process', function () {
 
     const first = await startModule(file);
     const firstBatch = Array.from({ length: 150 }, () => freshEnvelope('object.view.duration'));
-    const answers = await Promise.all(firstBatch.map((envelope) => postEvent(first.baseUrl, envelope)));
+    const answers = await Promise.all(firstBatch.map((envelope) => postAuditEvent(first.baseUrl, envelope)));
     expect(answers.map((answer) => answer.status)).to.deep.equal(firstBatch.map(() => 202));
     expect(readdirSync(exportDir)).to.deep.equal([]); // writeFrequency is 10 minutes: all buffered
     expect(await stopModule(first)).to.equal(0);
@@ -122,7 +115,7 @@ describe('the module as a process', function () {
     const second = await startModule(file);
     const secondBatch = Array.from({ length: 20 }, () => freshEnvelope('selection.state.changed'));
     for (const envelope of secondBatch)
-      expect((await postEvent(second.baseUrl, envelope)).status).to.equal(202);
+      expect((await postAuditEvent(second.baseUrl, envelope)).status).to.equal(202);
     expect(await stopModule(second, 'SIGINT')).to.equal(0);
 
     expect(readdirSync(exportDir).sort()).to.deep.equal(['20261014_part1.parquet', '20261014_part2.parquet']);
@@ -146,7 +139,9 @@ describe('the module as a process', function () {
     const bounded = await startModule(
       writeConfigFile(dir, parquetConfig(boundedDir, { shutdownTimeoutMs: 1500 }), 'bounded.yaml'),
     );
-    expect((await postEvent(bounded.baseUrl, freshEnvelope('navigation.sheet.loaded'))).status).to.equal(202);
+    expect((await postAuditEvent(bounded.baseUrl, freshEnvelope('navigation.sheet.loaded'))).status).to.equal(
+      202,
+    );
     breakDirectory(boundedDir);
     expect(await stopModule(bounded)).to.equal(0);
     expect(
@@ -157,9 +152,9 @@ describe('the module as a process', function () {
     const impatient = await startModule(
       writeConfigFile(dir, parquetConfig(patientDir, { shutdownTimeoutMs: 600000 }), 'patient.yaml'),
     );
-    expect((await postEvent(impatient.baseUrl, freshEnvelope('navigation.sheet.loaded'))).status).to.equal(
-      202,
-    );
+    expect(
+      (await postAuditEvent(impatient.baseUrl, freshEnvelope('navigation.sheet.loaded'))).status,
+    ).to.equal(202);
     breakDirectory(patientDir);
     impatient.child.kill('SIGTERM');
     await impatient.waitForOutput('SIGTERM received');

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { freshEnvelope } from '../support/fixtures.js';
-import { REPO_ROOT, spawnModule, tempDir } from '../support/module-process.js';
+import { REPO_ROOT, killRunningModules, spawnModule, tempDir } from '../support/module-process.js';
 import { readParquetRows } from '../support/parquet-reader.js';
 
 const run = promisify(execFile);
@@ -81,6 +81,8 @@ describe('the published package (npm pack, installed, imported from plain JavaSc
   this.timeout(600_000);
   let consumer: string;
   let program: string;
+
+  afterEach(killRunningModules);
 
   before(async () => {
     const packDir = tempDir('package-tarball');

@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { AuditEnvelope } from '../../src/lib/audit-events/types.js';
-import { destinationHealth, postAuditEvent } from '../support/audit-api.js';
+import { destinationHealth, postAuditEventStatus } from '../support/audit-api-client.js';
 import { eventually } from '../support/eventually.js';
 import { freshEnvelope } from '../support/fixtures.js';
 import {
@@ -73,7 +73,7 @@ describe('Parquet export directory on a full disk', function () {
     const post = async (count: number) => {
       for (let i = 0; i < count; i += 1) {
         const envelope = bulkyEvent();
-        expect(await postAuditEvent(baseUrl, envelope)).to.equal(202);
+        expect(await postAuditEventStatus(baseUrl, envelope)).to.equal(202);
         accepted.push(envelope);
       }
     };

@@ -9,7 +9,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { AuditEnvelope } from '../../src/lib/audit-events/types.js';
-import { postAuditEvent } from '../support/audit-api.js';
+import { postAuditEventStatus } from '../support/audit-api-client.js';
 import { eventually } from '../support/eventually.js';
 import { freshEnvelope } from '../support/fixtures.js';
 import { checkpointsFile, readSavedCheckpoints, writeSavedCheckpoints } from '../support/journal-files.js';
@@ -63,7 +63,8 @@ describe('Parquet exactly once across a restart with a stale journal checkpoint'
   }
 
   async function postAll(module: ModuleProcess, envelopes: AuditEnvelope[]): Promise<void> {
-    for (const envelope of envelopes) expect(await postAuditEvent(module.baseUrl, envelope)).to.equal(202);
+    for (const envelope of envelopes)
+      expect(await postAuditEventStatus(module.baseUrl, envelope)).to.equal(202);
   }
 
   async function rowsReach(glob: string, rows: number): Promise<void> {

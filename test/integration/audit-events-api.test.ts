@@ -16,7 +16,7 @@ import type { DeliveryStatus } from '../../src/lib/delivery/delivery-loop.js';
 import { buildAuditEventsApi, type AuditApiDeps } from '../../src/lib/audit-events-api.js';
 import type { AuditEnvelope } from '../../src/lib/audit-events/types.js';
 import type { AuditEventsConfig } from '../../src/lib/config/schema.js';
-import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
+import { validConfig } from '../support/config.js';
 import { ServiceUnavailableError } from '../../src/lib/errors.js';
 import { createSilentLogger, type Logger } from '../../src/lib/logger.js';
 import { AuditMetrics } from '../../src/lib/metrics/audit-metrics.js';
@@ -62,9 +62,7 @@ function variant(type: string, change: (envelope: LooseJson) => void): AuditEnve
 
 /** The config as the module builds it: through the real validator, with the real defaults. */
 function buildConfig(raw: Record<string, unknown> = {}): AuditEventsConfig {
-  const result = validateAuditEventsConfig({ port: 0, apiToken: TOKEN, ...raw });
-  if (!result.ok) throw new Error(result.problems.join('\n'));
-  return result.config;
+  return validConfig({ port: 0, apiToken: TOKEN, ...raw });
 }
 
 interface ApiOptions {

@@ -10,8 +10,9 @@ import sinon from 'sinon';
 import { ParquetPartFileSink } from '../../src/lib/audit-destinations/parquet/writer.js';
 import { createAuditModule, type AuditModule } from '../../src/lib/audit-module.js';
 import type { AuditEventsConfig } from '../../src/lib/config/schema.js';
-import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
+import { validConfig } from '../support/config.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
+import { postAuditEvent } from '../support/audit-api-client.js';
 import { freshEnvelope } from '../support/fixtures.js';
 import { tempDir } from '../support/module-process.js';
 import { eventually } from '../support/eventually.js';
@@ -19,27 +20,17 @@ import { readDeadLetters } from '../support/journal-files.js';
 import { readParquetEventIds, readParquetRows } from '../support/parquet-reader.js';
 
 function configWith(raw: Record<string, unknown>): AuditEventsConfig {
-  const result = validateAuditEventsConfig({
+  return validConfig({
     port: 0,
     rateLimit: { enable: false },
     journal: { directory: tempDir('module-journal') },
     ...raw,
   });
-  if (!result.ok) throw new Error(result.problems.join('\n'));
-  return result.config;
 }
 
 function breakDirectory(directory: string): void {
   renameSync(directory, `${directory}.moved`);
   writeFileSync(directory, 'not a directory');
-}
-
-async function post(baseUrl: string, body: unknown): Promise<Response> {
-  return fetch(`${baseUrl}/api/v1/audit-event`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
 }
 
 describe('the audit module in-process', function () {
@@ -65,7 +56,7 @@ describe('the audit module in-process', function () {
       configWith({ destination: { parquet: { exportDirectory, writeFrequency: 0 } } }),
     );
     const sent = [freshEnvelope('object.view.duration'), freshEnvelope('selection.state.changed')];
-    for (const envelope of sent) expect((await post(baseUrl, envelope)).status).to.equal(202);
+    for (const envelope of sent) expect((await postAuditEvent(baseUrl, envelope)).status).to.equal(202);
     await running[0].stop();
     running = [];
     const rows = await readParquetRows(path.join(exportDirectory, '*.parquet'));
@@ -85,7 +76,7 @@ describe('the audit module in-process', function () {
       ...screenshot,
       payload: { ...screenshot.payload, laterField: { nested: ['kept', 1.5, null] } },
     };
-    expect((await post(baseUrl, sent)).status).to.equal(202);
+    expect((await postAuditEvent(baseUrl, sent)).status).to.equal(202);
     await running[0].stop();
     running = [];
     const [row] = await readParquetRows(path.join(exportDirectory, '*.parquet'));
@@ -105,9 +96,9 @@ describe('the audit module in-process', function () {
     breakDirectory(exportDirectory);
     const statuses: number[] = [];
     for (let i = 0; i < 5; i += 1)
-      statuses.push((await post(baseUrl, freshEnvelope('navigation.sheet.loaded'))).status);
+      statuses.push((await postAuditEvent(baseUrl, freshEnvelope('navigation.sheet.loaded'))).status);
     expect(statuses).to.deep.equal([202, 202, 202, 202, 202]);
-    const refused = await post(baseUrl, freshEnvelope('navigation.sheet.loaded'));
+    const refused = await postAuditEvent(baseUrl, freshEnvelope('navigation.sheet.loaded'));
     expect(refused.status).to.equal(503);
     expect(refused.headers.get('retry-after')).to.match(/^\d+$/);
     expect(await refused.json()).to.include({ status: 'error', outcome: 'dropped' });
@@ -128,11 +119,11 @@ describe('the audit module in-process', function () {
     const baseUrl = await start(
       configWith({ shutdownTimeoutMs: 3000, destination: { parquet: { exportDirectory } } }),
     );
-    expect((await post(baseUrl, freshEnvelope('navigation.sheet.loaded'))).status).to.equal(202);
+    expect((await postAuditEvent(baseUrl, freshEnvelope('navigation.sheet.loaded'))).status).to.equal(202);
     breakDirectory(exportDirectory); // the flush on shutdown now retries until the deadline
     const stopping = running[0].stop();
     running = [];
-    const late = await post(baseUrl, freshEnvelope('navigation.sheet.loaded'));
+    const late = await postAuditEvent(baseUrl, freshEnvelope('navigation.sheet.loaded'));
     expect(late.status).to.equal(503);
     expect(late.headers.get('retry-after')).to.match(/^\d+$/);
     expect(await late.json()).to.include({ status: 'error', outcome: 'dropped', reason: 'shutting down' });
@@ -149,7 +140,7 @@ describe('the audit module in-process', function () {
       }),
     );
     for (let i = 0; i < 5; i += 1)
-      expect((await post(baseUrl, freshEnvelope('navigation.sheet.loaded'))).status).to.equal(202);
+      expect((await postAuditEvent(baseUrl, freshEnvelope('navigation.sheet.loaded'))).status).to.equal(202);
     const health = await fetch(`${baseUrl}/api/v1/health`);
     expect(health.status).to.equal(200);
     expect(await health.json()).to.deep.include({ destinations: [] });
@@ -191,7 +182,7 @@ describe('a Parquet row that cannot be encoded', function () {
     const others = Array.from({ length: 60 }, () => freshEnvelope('object.view.duration'));
     const sent = [...others.slice(0, 30), poison, ...others.slice(30)];
     const statuses: number[] = [];
-    for (const envelope of sent) statuses.push((await post(baseUrl, envelope)).status);
+    for (const envelope of sent) statuses.push((await postAuditEvent(baseUrl, envelope)).status);
     expect(statuses).to.deep.equal(sent.map(() => 202));
 
     const deadLetters = await eventually(async () => {

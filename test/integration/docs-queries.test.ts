@@ -8,7 +8,7 @@ import { AuditEventProcessor } from '../../src/lib/delivery/processor.js';
 import { createInfluxdbDestination } from '../../src/lib/audit-destinations/influxdb/buffer.js';
 import { createParquetDestination } from '../../src/lib/audit-destinations/parquet/writer.js';
 import type { AuditRecord } from '../../src/lib/audit-events/types.js';
-import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
+import { validConfig } from '../support/config.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
 import { deliverRecords } from '../support/deliver.js';
 import { fixtureTypes, loadFixture } from '../support/fixtures.js';
@@ -38,9 +38,7 @@ async function fixtureRecords(timestamp?: string): Promise<AuditRecord[]> {
 }
 
 function defaultConfig(raw: Record<string, unknown> = {}) {
-  const validation = validateAuditEventsConfig(raw);
-  if (!validation.ok) throw new Error(validation.problems.join('\n'));
-  return validation.config;
+  return validConfig(raw);
 }
 
 describe('query examples in docs/parquet.md', () => {

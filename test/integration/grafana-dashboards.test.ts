@@ -14,7 +14,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { toAuditRecord } from '../../src/lib/audit-events/record.js';
 import { createInfluxdbDestination } from '../../src/lib/audit-destinations/influxdb/buffer.js';
-import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
+import { validConfig } from '../support/config.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
 import { deliverRecords } from '../support/deliver.js';
 import {
@@ -293,6 +293,10 @@ describe('Grafana dashboards in docs/grafana: every query against a realistic da
         });
 
         it('answers every variable query with values', () => {
+          const queryVariables = dashboard.templating.list.filter(({ type }) => type === 'query');
+          expect(resolved.queries.map(({ name }) => name)).to.deep.equal(
+            queryVariables.map(({ name }) => name),
+          );
           for (const { name, query, options } of resolved.queries) {
             expect(options.length, `${name}: ${query}`).to.be.greaterThan(0);
             expect(options, `${name}: ${query}`).not.to.include('undefined');
@@ -426,6 +430,7 @@ describe('Grafana dashboards in docs/grafana: every query against a realistic da
       const fields = await influxd.query(DB, 'SHOW FIELD KEYS FROM "audit_event"');
       expect(fields.map((row) => row.fieldKey)).not.to.include('screenshotSavedPaths');
       const session = day.sessions[0].correlationId;
+      expect(screenshotPanels.length).to.be.greaterThan(0);
       for (const panel of screenshotPanels) {
         const rows = await influxd.query(
           DB,
@@ -441,14 +446,13 @@ describe('Grafana dashboards in docs/grafana: every query against a realistic da
 
     it('shows the saved paths of an event that carries them, as the module writes it', async () => {
       const db = 'with-screenshots';
-      const validation = validateAuditEventsConfig({
+      const config = validConfig({
         destination: {
           type: 'influxdb',
           influxdb: { host: '127.0.0.1', port: influxd.port, version: 1, v1Config: { dbName: db } },
         },
       });
-      if (!validation.ok) throw new Error(validation.problems.join('\n'));
-      const destination = createInfluxdbDestination(validation.config.destination.influxdb!, {
+      const destination = createInfluxdbDestination(config.destination.influxdb!, {
         logger: createSilentLogger(),
       });
       await destination.ready;
@@ -456,6 +460,7 @@ describe('Grafana dashboards in docs/grafana: every query against a realistic da
       const savedPaths = [`/var/lib/butler-sos/screenshots/${envelope.eventId}.png`];
       await deliverRecords(destination, [toAuditRecord(envelope, { screenshot: { savedPaths } })]);
       await destination.close();
+      expect(screenshotPanels.length).to.be.greaterThan(0);
       for (const panel of screenshotPanels) {
         const query = expandInfluxQuery(panel.targets![0].query!, trailContext(envelope.correlationId!));
         const rows = await influxd.query(db, query);

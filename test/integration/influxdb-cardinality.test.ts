@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { createInfluxdbDestination } from '../../src/lib/audit-destinations/influxdb/buffer.js';
 import { DeadLetterFile } from '../../src/lib/audit-destinations/dead-letter.js';
-import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
+import { validConfig } from '../support/config.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
 import { makeAuditRecord } from '../support/audit-records.js';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.js';
@@ -32,7 +32,7 @@ describe('InfluxDB v1 with default server settings: 101,000 distinct events', fu
 
   async function writeDistinctEvents(dbName: string, idTags: boolean): Promise<DeadLetterFile> {
     const deadLetters = new DeadLetterFile(tempDir('cardinality-dead-letter'), 'influxdb');
-    const validation = validateAuditEventsConfig({
+    const config = validConfig({
       destination: {
         type: 'influxdb',
         influxdb: {
@@ -49,8 +49,7 @@ describe('InfluxDB v1 with default server settings: 101,000 distinct events', fu
         },
       },
     });
-    if (!validation.ok) throw new Error(validation.problems.join('\n'));
-    const destination = createInfluxdbDestination(validation.config.destination.influxdb!, {
+    const destination = createInfluxdbDestination(config.destination.influxdb!, {
       logger: createSilentLogger(),
     });
     await destination.ready;

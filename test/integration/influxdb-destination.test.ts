@@ -15,12 +15,12 @@ import { createInfluxPointWriter } from '../../src/lib/audit-destinations/influx
 import { DeadLetterFile } from '../../src/lib/audit-destinations/dead-letter.js';
 import { utcDate } from '../../src/lib/audit-events/event-time.js';
 import type { AuditEnvelope } from '../../src/lib/audit-events/types.js';
-import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
+import { validConfig } from '../support/config.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { makeAuditRecord } from '../support/audit-records.js';
 import { deliverRecords } from '../support/deliver.js';
-import { destinationHealth } from '../support/audit-api.js';
+import { destinationHealth, postAuditEventStatus } from '../support/audit-api-client.js';
 import { freshEnvelope } from '../support/fixtures.js';
 import { startInfluxEmulator, type InfluxEmulator } from '../support/influx-emulator/index.js';
 import { eventually, sleep } from '../support/eventually.js';
@@ -63,15 +63,6 @@ async function v3DatabaseList(emulator: InfluxEmulator): Promise<string[]> {
   return ((await response.json()) as Array<Record<string, string>>).map((row) => row['iox::database']);
 }
 
-async function post(baseUrl: string, envelope: AuditEnvelope): Promise<number> {
-  const response = await fetch(`${baseUrl}/api/v1/audit-event`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(envelope),
-  });
-  return response.status;
-}
-
 /** An event of now (so that it lands in the current shard), with a fresh eventId. */
 function eventNow(type: string, changes: (envelope: AuditEnvelope) => void = () => {}): AuditEnvelope {
   const envelope = freshEnvelope(type, { timestamp: new Date().toISOString() });
@@ -111,7 +102,7 @@ describe('InfluxDB destination, end to end', function () {
     extra: Record<string, unknown> = {},
   ): Promise<RunningModule> {
     const journalDirectory = tempDir('influx-journal');
-    const validation = validateAuditEventsConfig({
+    const config = validConfig({
       port: 0,
       rateLimit: { enable: false },
       shutdownTimeoutMs: 5000,
@@ -119,9 +110,8 @@ describe('InfluxDB destination, end to end', function () {
       destination: { type: 'influxdb', influxdb },
       ...extra,
     });
-    if (!validation.ok) throw new Error(validation.problems.join('\n'));
     const { logger, lines: logs } = recordingLogger('info');
-    const module = createAuditModule(validation.config, { logger, version: 'test' });
+    const module = createAuditModule(config, { logger, version: 'test' });
     const address = await module.start();
     const entry = { baseUrl: `http://127.0.0.1:${address?.port}`, module, logs, journalDirectory };
     running.push(entry);
@@ -229,8 +219,8 @@ describe('InfluxDB destination, end to end', function () {
         const trailingBackslash = eventNow('navigation.sheet.loaded', (envelope) => {
           envelope.payload.context!.appName = 'Finance\\2026\\';
         });
-        expect(await post(baseUrl, tricky)).to.equal(202);
-        expect(await post(baseUrl, trailingBackslash)).to.equal(202);
+        expect(await postAuditEventStatus(baseUrl, tricky)).to.equal(202);
+        expect(await postAuditEventStatus(baseUrl, trailingBackslash)).to.equal(202);
 
         const point = await storedPoint(versionCase.database, tricky.eventId);
         const idTags = versionCase.version === 3;
@@ -266,7 +256,7 @@ describe('InfluxDB destination, end to end', function () {
         const twins = [0, 1].map(() =>
           eventNow('object.visibility.changed', (envelope) => (envelope.timestamp = timestamp)),
         );
-        for (const envelope of twins) expect(await post(baseUrl, envelope)).to.equal(202);
+        for (const envelope of twins) expect(await postAuditEventStatus(baseUrl, envelope)).to.equal(202);
         for (const envelope of twins) await storedPoint(versionCase.database, envelope.eventId);
         const eventIdField = versionCase.version === 3 ? 'eventIdField' : 'eventId';
         const rows = await influxd.query(
@@ -306,7 +296,7 @@ describe('InfluxDB destination, end to end', function () {
         const healthy = Array.from({ length: 9 }, () => eventNow('navigation.sheet.loaded'));
         const poison = eventNow('object.view.duration');
         for (const envelope of [...healthy.slice(0, 5), poison, ...healthy.slice(5)]) {
-          expect(await post(baseUrl, envelope)).to.equal(202);
+          expect(await postAuditEventStatus(baseUrl, envelope)).to.equal(202);
         }
         await module.stop(); // flushes the batch
         running = running.filter((entry) => entry.module !== module);
@@ -388,7 +378,7 @@ describe('InfluxDB destination, end to end', function () {
           }),
         );
         const event = eventNow('navigation.sheet.loaded');
-        expect(await post(baseUrl, event)).to.equal(202);
+        expect(await postAuditEventStatus(baseUrl, event)).to.equal(202);
         await eventually(async () =>
           emulator.requests.some((request) => request.path === '/api/v2/write' && request.status === 404)
             ? true
@@ -425,7 +415,7 @@ describe('InfluxDB destination, end to end', function () {
         // The shutdown flush tries to write whatever it holds: once stop() returns, nothing more happens.
         const first = await startModule(influxdb, { shutdownTimeoutMs: 1000 });
         const event = eventNow('navigation.sheet.loaded');
-        expect(await post(first.baseUrl, event)).to.equal(202);
+        expect(await postAuditEventStatus(first.baseUrl, event)).to.equal(202);
         const line = await eventually(async () =>
           first.logs.find((entry) => entry.includes(`database '${absent}' does not exist`)),
         );
@@ -451,6 +441,41 @@ describe('InfluxDB destination, end to end', function () {
         await emulator.stop();
       }
     });
+
+    it('v3: the queue metrics wait for the startup check too: a missing database is not created by them', async () => {
+      const versionCase = await v3Case('audit_v3_metrics_present');
+      const emulator = versionCase.emulator!;
+      const absent = 'audit_v3_metrics_absent';
+      const influxdb = versionCase.influxdbConfig({
+        v3Config: { database: absent, description: 'd', token: TOKEN, writeTimeout: 5000 },
+      });
+      try {
+        const withMetrics = await startModule(influxdb, {
+          shutdownTimeoutMs: 1000,
+          queue: { queueMetrics: { influxdb: { enable: true, writeFrequency: 50 } } },
+        });
+        await eventually(async () =>
+          withMetrics.logs.find((entry) => entry.includes(`database '${absent}' does not exist`)),
+        );
+        // Several intervals' points, each held back by the same gate as the events.
+        await eventually(
+          async () =>
+            withMetrics.logs.filter((entry) => entry.includes('queue metrics: could not write')).length >= 3
+              ? true
+              : undefined,
+          10000,
+          'three queue-metrics points held back',
+        );
+        await withMetrics.module.stop();
+        running = running.filter((entry) => entry !== withMetrics);
+
+        expect(await databaseNames(influxd)).to.not.include(absent);
+        expect(await v3DatabaseList(emulator)).to.not.include(absent);
+        expect(emulator.requests.filter((request) => request.path.includes('write'))).to.deep.equal([]);
+      } finally {
+        await emulator.stop();
+      }
+    });
   });
 
   describe('failures', () => {
@@ -460,12 +485,13 @@ describe('InfluxDB destination, end to end', function () {
         try {
           const { baseUrl } = await startModule(versionCase.influxdbConfig({ writeFrequency: 100 }));
           const before = eventNow('navigation.sheet.loaded');
-          expect(await post(baseUrl, before)).to.equal(202);
+          expect(await postAuditEventStatus(baseUrl, before)).to.equal(202);
           await storedPoint(versionCase.database, before.eventId);
           await influxd.halt(); // for v2/v3 the emulator then fails every write with a 5xx
           const during = Array.from({ length: 20 }, () => eventNow('object.view.duration'));
           try {
-            for (const envelope of during) expect(await post(baseUrl, envelope)).to.equal(202);
+            for (const envelope of during)
+              expect(await postAuditEventStatus(baseUrl, envelope)).to.equal(202);
             await sleep(2500); // several failed attempts
           } finally {
             await influxd.restart();
@@ -485,7 +511,7 @@ describe('InfluxDB destination, end to end', function () {
       const events = Array.from({ length: 5 }, () => eventNow('navigation.sheet.loaded'));
       try {
         ({ baseUrl } = await startModule(influxdbConfig({ writeFrequency: 100 })));
-        for (const envelope of events) expect(await post(baseUrl, envelope)).to.equal(202);
+        for (const envelope of events) expect(await postAuditEventStatus(baseUrl, envelope)).to.equal(202);
       } finally {
         await influxd.restart();
       }
@@ -508,11 +534,11 @@ describe('InfluxDB destination, end to end', function () {
           shutdownTimeoutMs: 0,
         });
         const first = eventNow('navigation.sheet.loaded');
-        expect(await post(baseUrl, first)).to.equal(202);
+        expect(await postAuditEventStatus(baseUrl, first)).to.equal(202);
         await storedPoint(database, first.eventId); // the target is set up
         proxy.failNextWrites(1, { status: 503, retryAfterSeconds: 3600 });
         const event = eventNow('navigation.sheet.loaded');
-        expect(await post(baseUrl, event)).to.equal(202);
+        expect(await postAuditEventStatus(baseUrl, event)).to.equal(202);
         const retry = await pendingRetry(baseUrl);
         expect(retry.retryDelayMs).to.equal(3_600_000);
         expect(retry.lastError).to.include('HTTP 503');
@@ -535,11 +561,11 @@ describe('InfluxDB destination, end to end', function () {
             shutdownTimeoutMs: 0,
           });
           const first = eventNow('navigation.sheet.loaded');
-          expect(await post(baseUrl, first)).to.equal(202);
+          expect(await postAuditEventStatus(baseUrl, first)).to.equal(202);
           await storedPoint(versionCase.database, first.eventId); // the target is set up
           emulator.failNextWrites(1, { status: 503, retryAfterSeconds: 3600 });
           const event = eventNow('navigation.sheet.loaded');
-          expect(await post(baseUrl, event)).to.equal(202);
+          expect(await postAuditEventStatus(baseUrl, event)).to.equal(202);
           const retry = await pendingRetry(baseUrl);
           expect(retry.retryDelayMs).to.equal(3_600_000);
           expect(retry.lastError).to.include('HTTP 503');
@@ -559,7 +585,7 @@ describe('InfluxDB destination, end to end', function () {
             versionCase.influxdbConfig({ writeFrequency: 100 }),
           );
           const events = Array.from({ length: 5 }, () => eventNow('navigation.sheet.loaded'));
-          for (const envelope of events) expect(await post(baseUrl, envelope)).to.equal(202);
+          for (const envelope of events) expect(await postAuditEventStatus(baseUrl, envelope)).to.equal(202);
           // The server refused the token: on v2 a write, on v3 the startup check (v3 writes wait for it).
           await eventually(async () =>
             emulator.requests.some((request) => request.status === 401) ? true : undefined,
@@ -596,7 +622,7 @@ describe('InfluxDB destination, end to end', function () {
           },
         });
         const events = Array.from({ length: 5 }, () => eventNow('navigation.sheet.loaded'));
-        for (const envelope of events) expect(await post(baseUrl, envelope)).to.equal(202);
+        for (const envelope of events) expect(await postAuditEventStatus(baseUrl, envelope)).to.equal(202);
         await eventually(async () =>
           proxy.requests.some((request) => request.path === '/write' && request.status === 401)
             ? true
@@ -636,7 +662,7 @@ describe('InfluxDB destination, end to end', function () {
         });
         await databaseCreated(small, 'audit_v1_413');
         const events = Array.from({ length: 100 }, () => eventNow('object.view.duration')); // ~70 KB of line protocol
-        for (const envelope of events) expect(await post(baseUrl, envelope)).to.equal(202);
+        for (const envelope of events) expect(await postAuditEventStatus(baseUrl, envelope)).to.equal(202);
         await module.stop(); // one flush of all 100
         running = running.filter((entry) => entry.module !== module);
         const rows = await small.query('audit_v1_413', 'SELECT count("eventId") AS n FROM audit_event');
@@ -664,7 +690,7 @@ describe('InfluxDB destination, end to end', function () {
         const big = eventNow('object.view.duration', (envelope) => {
           envelope.payload.event!.objectData = 'x'.repeat(20000); // one line over 16 KB
         });
-        expect(await post(baseUrl, big)).to.equal(202);
+        expect(await postAuditEventStatus(baseUrl, big)).to.equal(202);
         const refusals = () =>
           proxy.requests.filter((request) => request.path === '/write' && request.status === 413).length;
         await eventually(async () => (refusals() >= 2 ? true : undefined)); // refused, and retried
@@ -705,14 +731,12 @@ describe('InfluxDB destination, end to end', function () {
       versionCase: VersionCase,
       afterFailure: (attempt: Attempt, attempts: Attempt[]) => void = () => {},
     ): Promise<{ attempts: Attempt[]; poisonEventId: string; deadLetterFile: string }> {
-      const validation = validateAuditEventsConfig({
+      const config = validConfig({
         destination: {
           type: 'influxdb',
           influxdb: versionCase.influxdbConfig({ writeFrequency: 600000, maxBatchSize: EVENTS }),
         },
-      });
-      if (!validation.ok) throw new Error(validation.problems.join('\n'));
-      const config = validation.config.destination.influxdb!;
+      }).destination.influxdb!;
       const writer = createInfluxPointWriter(config, createSilentLogger());
       const realWrite = writer.write;
       const attempts: Attempt[] = [];

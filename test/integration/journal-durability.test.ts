@@ -17,7 +17,7 @@ import type { AuditEnvelope } from '../../src/lib/audit-events/types.js';
 import { openJournal, type FsyncMode, type Journal } from '../../src/lib/audit-journal/journal.js';
 import { encodePayload, encodeRecord } from '../../src/lib/audit-journal/record-format.js';
 import { createAuditModule, type AuditModule } from '../../src/lib/audit-module.js';
-import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
+import { validConfig } from '../support/config.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
 import { postAuditEvent } from '../support/audit-api-client.js';
 import { holdDatasyncs, type DatasyncGate } from '../support/datasync-gate.js';
@@ -163,14 +163,13 @@ describe('Journal durability: an append is answered only once its fdatasync has 
   });
 
   it('answers POST /api/v1/audit-event with 202 only after the fdatasync of its event completed', async () => {
-    const result = validateAuditEventsConfig({
+    const config = validConfig({
       port: 0,
       rateLimit: { enable: false },
       journal: { directory: directory('sync-http-journal') },
       destination: { parquet: { exportDirectory: directory('sync-http-parquet') } },
     });
-    if (!result.ok) throw new Error(result.problems.join('\n'));
-    const module = createAuditModule(result.config, { logger: createSilentLogger(), version: '0.0.0-test' });
+    const module = createAuditModule(config, { logger: createSilentLogger(), version: '0.0.0-test' });
     modules.push(module);
     const address = await module.start();
     const baseUrl = `http://127.0.0.1:${address?.port}`;

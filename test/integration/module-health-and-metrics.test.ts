@@ -10,7 +10,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { createAuditModule, type AuditModule } from '../../src/lib/audit-module.js';
 import type { AuditEventsConfig } from '../../src/lib/config/schema.js';
-import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
+import { validConfig } from '../support/config.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
 import { eventually } from '../support/eventually.js';
 import { freshEnvelope } from '../support/fixtures.js';
@@ -34,7 +34,7 @@ function configWith(
   more: Record<string, unknown> = {},
 ): AuditEventsConfig {
   const dir = tempDir('module-health');
-  const result = validateAuditEventsConfig({
+  return validConfig({
     ...more,
     port: 0,
     apiToken: API_TOKEN,
@@ -46,8 +46,6 @@ function configWith(
       parquet: { exportDirectory: path.join(dir, 'parquet'), writeFrequency: 50 },
     },
   });
-  if (!result.ok) throw new Error(result.problems.join('\n'));
-  return result.config;
 }
 
 describe('the module health and metrics', function () {

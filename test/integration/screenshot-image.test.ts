@@ -3,7 +3,7 @@
  * back to the row and column it came from), the metadata image (the screenshot under a white
  * band), and what happens to an image that cannot be cut.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import sharp from 'sharp';
@@ -20,7 +20,7 @@ import {
   encodePng,
   origin,
   originalRows,
-  range,
+  consecutive,
   screenshotRequest,
   screenshotsConfig,
   type Rgba,
@@ -60,7 +60,7 @@ describe('screenshot image work', function () {
     });
     const pixels = await decodeRgba(cropped.bytes);
     expect([pixels.width, pixels.height, cropped.cropped]).to.deep.equal([100, 190, true]);
-    expect(originalRows(pixels)).to.deep.equal(range(10, 190));
+    expect(originalRows(pixels)).to.deep.equal(consecutive(10, 190));
     expect(origin(pixels, 0, 0).column).to.equal(20);
     expect(origin(pixels, 99, 0).column).to.equal(119);
   });
@@ -83,7 +83,7 @@ describe('screenshot image work', function () {
     });
     const pixels = await decodeRgba(cropped.bytes);
     expect([pixels.width, pixels.height]).to.deep.equal([120, 200]);
-    expect(originalRows(pixels)).to.deep.equal([...range(0, 30), ...range(80, 170)]);
+    expect(originalRows(pixels)).to.deep.equal([...consecutive(0, 30), ...consecutive(80, 170)]);
   });
 
   it('overflow composite: takes renderingOverflow rows out just above the bottom grid line', async () => {
@@ -97,7 +97,7 @@ describe('screenshot image work', function () {
     });
     const pixels = await decodeRgba(cropped.bytes);
     expect([pixels.width, pixels.height]).to.deep.equal([300, 185]);
-    expect(originalRows(pixels)).to.deep.equal([...range(0, 145), ...range(160, 40)]);
+    expect(originalRows(pixels)).to.deep.equal([...consecutive(0, 145), ...consecutive(160, 40)]);
   });
 
   it('overflow composite: leaves the image whole when it finds no grid line', async () => {
@@ -121,7 +121,7 @@ describe('screenshot image work', function () {
     // Overflow: composite rows 288..299 out (originals 348..359). Crop: composite rows 10..259.
     const pixels = await decodeRgba(cropped.bytes);
     expect([pixels.width, pixels.height]).to.deep.equal([200, 250]);
-    expect(originalRows(pixels)).to.deep.equal([...range(10, 10), ...range(80, 240)]);
+    expect(originalRows(pixels)).to.deep.equal([...consecutive(10, 10), ...consecutive(80, 240)]);
   });
 
   it('draws the metadata band above the image: the image below it unchanged, the band white with text', async () => {
@@ -209,9 +209,10 @@ describe('screenshot image work', function () {
       );
     });
 
+    // Optional chaining: a before() that failed half-way still closes the server it started.
     after(async () => {
-      await saver.close();
-      await server.close();
+      await saver?.close();
+      await server?.close();
     });
 
     it('saves the cropped image and its _metadata copy next to it, both listed', async () => {
@@ -264,6 +265,42 @@ describe('screenshot image work', function () {
       expect(recording.lines[1]).to.match(
         /^warn: screenshots: event broken: no metadata image, the screenshot is saved without it: .+/,
       );
+    });
+
+    it('draws no metadata copy when filling a target that holds the copy already', async () => {
+      const replayRoot = tempDir('screenshot-replay');
+      const name = '20261014T081523.902Z_replay_8e41c0d2-5b7f-4a3e-8d19-2c6f4b9a1e77';
+      // The held image cannot be decoded: drawing a copy of it would warn.
+      const held = { a: [`${name}.png`, `${name}_metadata.png`], b: [`${name}_metadata.png`] };
+      for (const [directory, names] of Object.entries(held)) {
+        mkdirSync(path.join(replayRoot, directory));
+        for (const file of names) writeFileSync(path.join(replayRoot, directory, file), 'not a png');
+      }
+      const replayLog = recordingLogger('warn');
+      const replaySaver = await createScreenshotSaver(
+        screenshotsConfig({
+          allowedImageDownloadHosts: ['127.0.0.1'],
+          storageTargets: [
+            { enable: true, directory: 'a' },
+            { enable: true, directory: 'b' },
+          ],
+          addInImageMetadata: { enable: true, fields: { eventId: true } },
+        }),
+        { logger: replayLog.logger, baseDir: replayRoot },
+      );
+      try {
+        const outcome = await replaySaver.save(
+          screenshotRequest(server.url('/never.png'), { eventId: 'replay' }),
+        );
+        const files = ['a', 'b'].flatMap((directory) =>
+          [`${name}.png`, `${name}_metadata.png`].map((file) => path.join(replayRoot, directory, file)),
+        );
+        expect(outcome).to.deep.equal({ saved: true, savedPaths: files, downloaded: false });
+        expect(readFileSync(files[2], 'utf8')).to.equal('not a png');
+        expect(replayLog.lines).to.deep.equal([]);
+      } finally {
+        await replaySaver.close();
+      }
     });
   });
 });

@@ -14,7 +14,7 @@ import { DOWNLOAD_ATTEMPTS, RETRY_DELAYS_MS } from '../../src/lib/audit-screensh
 import { createAuditModule, type AuditModule } from '../../src/lib/audit-module.js';
 import { AuditEventProcessor } from '../../src/lib/delivery/processor.js';
 import type { AuditEventsConfig } from '../../src/lib/config/schema.js';
-import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
+import { validConfig } from '../support/config.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
 import { postAuditEvent } from '../support/audit-api-client.js';
 import { eventually } from '../support/eventually.js';
@@ -32,15 +32,13 @@ import {
   encodePng,
   origin,
   originalRows,
-  range,
+  consecutive,
   screenshotsConfig,
 } from '../support/screenshots.js';
 import { createClientCertificateAuthority } from '../support/tls.js';
 
 function configWith(raw: Record<string, unknown>): AuditEventsConfig {
-  const result = validateAuditEventsConfig({ port: 0, rateLimit: { enable: false }, ...raw });
-  if (!result.ok) throw new Error(result.problems.join('\n'));
-  return result.config;
+  return validConfig({ port: 0, rateLimit: { enable: false }, ...raw });
 }
 
 function screenshotEvent(url: string, event: Record<string, unknown> = {}): AuditEnvelope {
@@ -193,13 +191,17 @@ describe('screenshots through the module', function () {
 
       // The queries of docs/screenshots.md find the picture.
       await eventually(() => rowOf(workDir, selection.eventId), 20000, 'the selection row');
-      for (const sql of codeBlocks(path.join('docs', 'screenshots.md'), 'sql')) {
+      const sqlQueries = codeBlocks(path.join('docs', 'screenshots.md'), 'sql');
+      const influxqlQueries = codeBlocks(path.join('docs', 'screenshots.md'), 'influxql');
+      expect(sqlQueries.length, 'SQL examples in docs/screenshots.md').to.be.greaterThan(0);
+      expect(influxqlQueries.length, 'InfluxQL examples in docs/screenshots.md').to.be.greaterThan(0);
+      for (const sql of sqlQueries) {
         const answer = await runDuckDbQuery(sql, workDir);
         expect(answer.map((found) => Object.values(found).map(String).join(' ')).join('\n')).to.include(
           files[0],
         );
       }
-      for (const influxql of codeBlocks(path.join('docs', 'screenshots.md'), 'influxql')) {
+      for (const influxql of influxqlQueries) {
         const answer = await influxd.query('screens', influxql.trim());
         expect(answer.map((found) => found.screenshotSavedPaths)).to.include(JSON.stringify(files));
       }
@@ -309,7 +311,7 @@ describe('screenshots through the module', function () {
     const image = await decodeRgba(imageFile);
     expect([image.width, image.height]).to.deep.equal([4000, 3000]);
     // Title rows 20..49, the 200 rows scrolled past skipped, then rows 250.. from column 1000.
-    expect(originalRows(image)).to.deep.equal([...range(20, 30), ...range(250, 2970)]);
+    expect(originalRows(image)).to.deep.equal([...consecutive(20, 30), ...consecutive(250, 2970)]);
     expect(origin(image, 0, 0).column).to.equal(1000 % 256);
     const withBand = await decodeRgba(metadataFile);
     const band = withBand.height - 3000;

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { createAuditModule, type AuditModule } from '../../src/lib/audit-module.js';
-import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
+import { validConfig } from '../support/config.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import {
   auditWireCaseArbitrary,
@@ -222,7 +222,7 @@ describe('the ingest path, property-based: hostile envelopes are stored exactly 
     influxd = await startInfluxd();
     journalDirectory = tempDir('property-journal');
     exportDirectory = tempDir('property-parquet');
-    const validation = validateAuditEventsConfig({
+    const config = validConfig({
       port: 0,
       rateLimit: { enable: false },
       shutdownTimeoutMs: 10_000,
@@ -241,10 +241,9 @@ describe('the ingest path, property-based: hostile envelopes are stored exactly 
         },
       },
     });
-    if (!validation.ok) throw new Error(validation.problems.join('\n'));
     const recorded = recordingLogger('error');
     errorLogs = recorded.lines;
-    module = createAuditModule(validation.config, {
+    module = createAuditModule(config, {
       logger: recorded.logger,
       version: 'property',
     });

@@ -1,9 +1,11 @@
 /**
- * Posting events to the audit API over real HTTP, as Audit.qs does: one at a time, a fixed
- * number at once, or a steady stream from several senders, counting every answer.
+ * The audit API over real HTTP, as a client sees it: posting events as Audit.qs does (one at a
+ * time, a fixed number at once, or a steady stream from several senders, counting every
+ * answer) and reading the health of the destinations.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ClientRequest } from 'node:http';
 import type { RequestOptions } from 'node:https';
+import type { DeliveryStatus as DestinationStatus } from '../../src/lib/delivery/delivery-loop.js';
 import { sleep } from './eventually.js';
 import { freshEnvelope } from './fixtures.js';
 
@@ -13,6 +15,22 @@ export async function postAuditEvent(baseUrl: string, body: unknown): Promise<Re
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
+}
+
+/** Posts one body and returns the status; the answer is read so that no socket is left waiting. */
+export async function postAuditEventStatus(baseUrl: string, body: unknown): Promise<number> {
+  const response = await postAuditEvent(baseUrl, body);
+  await response.arrayBuffer();
+  return response.status;
+}
+
+/** One destination's status from GET /api/v1/health (answered 200 or 503, both with the statuses). */
+export async function destinationHealth(baseUrl: string, id: string): Promise<DestinationStatus> {
+  const response = await fetch(`${baseUrl}/api/v1/health`);
+  const body = (await response.json()) as { destinations: DestinationStatus[] };
+  const status = body.destinations.find((destination) => destination.id === id);
+  if (!status) throw new Error(`no destination '${id}' in /api/v1/health`);
+  return status;
 }
 
 /** An answer read by rawJsonRequest: status, headers as node gives them, the parsed JSON body. */

@@ -4,12 +4,12 @@
  * checkpoints at the highest contiguous ack. Run once per implementation.
  */
 import { expect } from 'chai';
-import type { EventLog, LogEntry } from '../../src/lib/audit-journal/event-log.js';
+import type { EventLog } from '../../src/lib/audit-journal/event-log.js';
 import { ServiceUnavailableError } from '../../src/lib/errors.js';
 import { freshEnvelope } from './fixtures.js';
+import { seqsOf } from './log-entries.js';
 
 const envelope = () => freshEnvelope('navigation.sheet.loaded');
-const seqsOf = (entries: LogEntry[]) => entries.map((entry) => entry.seq);
 
 /** `open` builds a fresh, empty log whose cursors include 'parquet' and 'influxdb'. */
 export function describeEventLogContract(name: string, open: () => Promise<EventLog>): void {

@@ -75,6 +75,14 @@ export async function segmentRecordSeqs(file: string): Promise<number[]> {
   return seqs;
 }
 
+/** The seqs of the records in every segment of the journal, each segment checked as segmentRecordSeqs checks it. */
+export async function journalRecordSeqs(directory: string): Promise<number[]> {
+  const seqs: number[] = [];
+  for (const name of await segmentFiles(directory))
+    seqs.push(...(await segmentRecordSeqs(path.join(directory, name))));
+  return seqs;
+}
+
 /** Appends `tear` to the journal's last segment, as a crash in the middle of a write would leave it. */
 export async function tearLastSegment(
   directory: string,

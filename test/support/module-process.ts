@@ -43,6 +43,25 @@ process.on('exit', () => {
   for (const child of runningChildren) child.kill('SIGKILL');
 });
 
+/**
+ * Kills every child still running and resolves once each has exited: for afterEach, since a
+ * live child's pipes keep mocha running after a failed test, so the 'exit' above never comes.
+ */
+export async function killRunningModules(): Promise<void> {
+  const running = [...runningChildren].filter(
+    (child) => child.pid !== undefined && child.exitCode === null && child.signalCode === null,
+  );
+  await Promise.all(
+    running.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+}
+
 export interface SpawnOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;

@@ -6,12 +6,10 @@
 import sharp from 'sharp';
 import type { ScreenshotRequest } from '../../src/lib/audit-screenshots/index.js';
 import type { ScreenshotsConfig } from '../../src/lib/config/screenshots-schema.js';
-import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
+import { validConfig } from './config.js';
 
 export function screenshotsConfig(raw: Record<string, unknown>): ScreenshotsConfig {
-  const result = validateAuditEventsConfig({ destination: { screenshots: { enable: true, ...raw } } });
-  if (!result.ok) throw new Error(result.problems.join('\n'));
-  return result.config.destination.screenshots;
+  return validConfig({ destination: { screenshots: { enable: true, ...raw } } }).destination.screenshots;
 }
 
 /** 2026-10-14T08:15:23.902Z, the fixture's event time. */
@@ -91,6 +89,6 @@ export function originalRows(pixels: Rgba): number[] {
 }
 
 /** `count` consecutive numbers from `start`. */
-export function range(start: number, count: number): number[] {
+export function consecutive(start: number, count: number): number[] {
   return Array.from({ length: count }, (_, index) => start + index);
 }

@@ -9,7 +9,7 @@ import pLimit from 'p-limit';
 import { createAuditModule } from '../../src/lib/audit-module.js';
 import type { AuditEnvelope } from '../../src/lib/audit-events/types.js';
 import type { StaticTag } from '../../src/lib/config/schema.js';
-import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
+import { validConfig } from './config.js';
 import { postAuditEvent } from './audit-api-client.js';
 import { recordingLogger } from './recording-logger.js';
 
@@ -35,7 +35,7 @@ export async function writeThroughModule(
   destinations: ModuleDestinations,
 ): Promise<void> {
   const { influx, baseDir, staticTags = [] } = destinations;
-  const validation = validateAuditEventsConfig({
+  const config = validConfig({
     port: 0,
     rateLimit: { enable: false },
     // Butler SOS's queue metrics as the module writes them, next to the events.
@@ -56,9 +56,8 @@ export async function writeThroughModule(
       parquet: { writeFrequency: 200, staticTags },
     },
   });
-  if (!validation.ok) throw new Error(validation.problems.join('\n'));
   const { logger, lines } = recordingLogger('warn');
-  const module = createAuditModule(validation.config, { logger, baseDir, version: '0.0.0-test' });
+  const module = createAuditModule(config, { logger, baseDir, version: '0.0.0-test' });
   const address = await module.start();
   if (!address) throw new Error('the audit module did not start');
   const baseUrl = `http://127.0.0.1:${address.port}`;

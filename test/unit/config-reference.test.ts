@@ -76,6 +76,7 @@ describe('docs/configuration.md', () => {
 
   it('maps to keys that exist here', () => {
     const exists = (pattern: string) => [...schema.keys()].some((key) => matches(pattern, key));
+    expect(layouts.length, "rows in the table of Butler SOS's layouts").to.be.greaterThan(0);
     for (const { butlerSos, here } of layouts) {
       const named = here === 'same' ? butlerSos : here;
       for (const pattern of named)

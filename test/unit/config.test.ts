@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { load } from 'js-yaml';
 import { auditEventsConfigSchema } from '../../src/lib/config/schema.js';
 import { parseDestinationTypes, validateAuditEventsConfig } from '../../src/lib/config/validate.js';
+import { validConfig } from '../support/config.js';
 
 /** Every key path the schema defines, e.g. 'destination.parquet.maxBatchSize'. */
 function schemaKeyPaths(node: unknown, prefix = ''): string[] {
@@ -39,9 +40,7 @@ describe('config schema', () => {
   });
 
   it('applies the documented defaults to an empty tree', () => {
-    const result = validateAuditEventsConfig({});
-    if (!result.ok) throw new Error(result.problems.join('\n'));
-    const config = result.config;
+    const config = validConfig({});
     expect(config.host).to.equal('127.0.0.1');
     expect(config.port).to.equal(8081);
     expect(config.apiToken).to.equal('');

@@ -21,6 +21,7 @@ import { retryDelayMs } from '../../src/lib/delivery/retry.js';
 import { ConfigurationError, RefusedBatchError, TransientError } from '../../src/lib/errors.js';
 import { createSilentLogger, type Logger } from '../../src/lib/logger.js';
 import { freshEnvelope } from '../support/fixtures.js';
+import { range } from '../support/log-entries.js';
 
 /** Taken before sinon fakes the timers (it fakes node:timers/promises too). */
 const realSetTimeout = globalThis.setTimeout;
@@ -136,8 +137,6 @@ describe('DeliveryLoop', () => {
     }
   }
 
-  const range = (from: number, to: number) =>
-    Array.from({ length: to - from + 1 }, (_, index) => from + index);
   const sizes = () => sink.attempts.map((attempt) => attempt.length);
 
   describe('batching', () => {

@@ -35,7 +35,7 @@ function variant(type: string, change: (envelope: LooseJson) => void): AuditEnve
 describe('envelope validation', () => {
   const validator = createEnvelopeValidator();
   const semanticErrors = (envelope: AuditEnvelope, headerVersion?: string): ValidationError[] =>
-    validator.checkSemantics(envelope, headerVersion);
+    validator.checkSemantics(envelope, headerVersion).errors;
   const paths = (errors: ValidationError[]) => errors.map((error) => error.instancePath);
 
   describe('fixtures', () => {

@@ -1,12 +1,11 @@
 import { expect } from 'chai';
 import { MemoryEventLog } from '../../src/lib/audit-journal/memory-log.js';
-import type { LogEntry } from '../../src/lib/audit-journal/event-log.js';
 import { ServiceUnavailableError } from '../../src/lib/errors.js';
 import { describeEventLogContract } from '../support/event-log-contract.js';
 import { freshEnvelope } from '../support/fixtures.js';
+import { seqsOf } from '../support/log-entries.js';
 
 const envelope = () => freshEnvelope('navigation.sheet.loaded');
-const seqsOf = (entries: LogEntry[]) => entries.map((entry) => entry.seq);
 
 describeEventLogContract('MemoryEventLog', async () => new MemoryEventLog(100));
 

@@ -49,6 +49,30 @@ describe('AuditEventProcessor', () => {
     expect(again).to.deep.equal(first);
   });
 
+  it('forgets the record of a replayed entry once the destinations it names took it', async () => {
+    const processor = processorWith({ maxConcurrent: 1, readers: 3 });
+    const entry = {
+      seq: 9,
+      envelope: freshEnvelope('object.view.duration'),
+      destinations: ['parquet', 'influxdb'],
+    };
+    const first = await recordOf(processor, entry);
+    expect(await recordOf(processor, entry)).to.equal(first);
+    // Only the two it names read it: a third read (a replay after a restart) builds a new one.
+    const again = await recordOf(processor, entry);
+    expect(again).to.not.equal(first);
+    expect(again).to.deep.equal(first);
+  });
+
+  it('keeps no record of a replayed entry that one destination reads', async () => {
+    const processor = processorWith({ maxConcurrent: 1, readers: 2 });
+    const entry = { seq: 3, envelope: freshEnvelope('object.view.duration'), destinations: ['parquet'] };
+    const first = await recordOf(processor, entry);
+    const again = await recordOf(processor, entry);
+    expect(again).to.not.equal(first);
+    expect(again).to.deep.equal(first);
+  });
+
   it('builds the record again for a reader far behind, once more events came than it keeps', async () => {
     const processor = processorWith({ maxConcurrent: 1, readers: 2, maxShared: 10_000 });
     const entries = Array.from({ length: 10_001 }, (_, index) => ({

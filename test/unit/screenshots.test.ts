@@ -16,6 +16,7 @@ import { fileNameId, screenshotBaseName } from '../../src/lib/audit-screenshots/
 import { userTicketVirtualProxy } from '../../src/lib/audit-screenshots/image-source.js';
 import { HostAllowList } from '../../src/lib/audit-screenshots/url-policy.js';
 import { validateAuditEventsConfig } from '../../src/lib/config/validate.js';
+import { validConfig } from '../support/config.js';
 
 function problemsOf(screenshots: Record<string, unknown>): string[] {
   const result = validateAuditEventsConfig({ destination: { screenshots } });
@@ -24,9 +25,7 @@ function problemsOf(screenshots: Record<string, unknown>): string[] {
 
 describe('screenshot settings', () => {
   it("takes Butler SOS 15's keys and defaults", () => {
-    const result = validateAuditEventsConfig({});
-    if (!result.ok) throw new Error(result.problems.join('\n'));
-    expect(result.config.destination.screenshots).to.deep.equal({
+    expect(validConfig({}).destination.screenshots).to.deep.equal({
       enable: false,
       allowedImageDownloadHosts: [],
       downloadTimeoutMs: 15000,

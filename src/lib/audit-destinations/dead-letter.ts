@@ -10,6 +10,7 @@ import path from 'node:path';
 import { utcDate } from '../audit-events/event-time.js';
 import type { AuditEnvelope } from '../audit-events/types.js';
 import { fsyncDirectory } from '../durable-files.js';
+import type { Rejection } from './sink.js';
 
 export interface DeadLetterRecord {
   eventId: string;
@@ -22,6 +23,17 @@ export interface DeadLetterRecord {
   payload?: string;
   /** The event as accepted, for a replay. */
   envelope?: AuditEnvelope;
+}
+
+/**
+ * The dead-letter record of an item a destination refused, with the envelope it came from when
+ * the caller has it. One place for the fields and their order: every caller writes the same lines.
+ */
+export function deadLetterRecordOf(
+  { item, reason, status, payload }: Rejection,
+  envelope: AuditEnvelope | undefined,
+): DeadLetterRecord {
+  return { eventId: item.value.eventId, seq: item.seq, reason, status, payload, envelope };
 }
 
 /** Dead-letter files hold whole envelopes (personal data): readable by the module's user only. */

@@ -11,9 +11,10 @@ import type { AuditEventsConfig, DestinationType } from '../config/schema.js';
 import { parseDestinationTypes } from '../config/validate.js';
 import { RefusedBatchError, errorMessage } from '../errors.js';
 import { prefixedLogger, type Logger } from '../logger.js';
-import { DeadLetterFile, type DeadLetterRecord } from './dead-letter.js';
+import { DeadLetterFile, deadLetterRecordOf } from './dead-letter.js';
 import type { AuditDestination } from './destination.js';
 import { createInfluxdbDestination } from './influxdb/buffer.js';
+import type { InfluxPointWriter } from './influxdb/point-writer.js';
 import { createParquetDestination } from './parquet/writer.js';
 
 export interface DestinationDeps {
@@ -52,6 +53,11 @@ export interface AuditDestinations {
   /** The configured destinations, each with its sink and batching (the delivery loops read these). */
   readonly list: readonly AuditDestination[];
   /**
+   * The InfluxDB destination's writer, when there is one, for the queue metrics: the same
+   * client and the same startup gate as the events; the destination closes it.
+   */
+  readonly influxdbWriter?: InfluxPointWriter;
+  /**
    * writeAuditEventToDestinations(), as the seeds name it, for a host that runs its own queue
    * instead of the journal: writes one event, with the extras its handler computed, to every
    * destination now. A destination that refuses the event for its content gets it in its
@@ -70,6 +76,7 @@ export async function createAuditDestinationsFromConfig(
   deps: DestinationDeps,
 ): Promise<AuditDestinations> {
   const list: AuditDestination[] = [];
+  let influxdbWriter: InfluxPointWriter | undefined;
   for (const id of configuredDestinationIds(config.destination)) {
     const logger = prefixedLogger(deps.logger, id);
     switch (id) {
@@ -82,10 +89,13 @@ export async function createAuditDestinationsFromConfig(
           }),
         );
         break;
-      case 'influxdb':
+      case 'influxdb': {
         // The config validation guarantees the block when the type lists influxdb.
-        list.push(createInfluxdbDestination(config.destination.influxdb!, { logger }));
+        const influxdb = createInfluxdbDestination(config.destination.influxdb!, { logger });
+        influxdbWriter = influxdb.writer;
+        list.push(influxdb);
         break;
+      }
     }
   }
   const targets = list.map((destination) => ({
@@ -95,6 +105,7 @@ export async function createAuditDestinationsFromConfig(
   const withEnvelope = keepsEnvelope(config);
   return {
     list,
+    influxdbWriter,
     writeAuditEventToDestinations: (envelope, extras = {}) =>
       writeToEveryDestination(targets, toAuditRecord(envelope, extras, { withEnvelope }), envelope),
     close: async () => {
@@ -114,20 +125,10 @@ async function writeToEveryDestination(
     targets.map(async ({ destination, deadLetters }) => {
       try {
         const result = await destination.sink.write([item]);
-        const refused: DeadLetterRecord[] = result.rejected.map(({ reason, status, payload }) => ({
-          eventId: envelope.eventId,
-          reason,
-          status,
-          payload,
-          envelope,
-        }));
+        const refused = result.rejected.map((rejection) => deadLetterRecordOf(rejection, envelope));
         if (result.failure instanceof RefusedBatchError) {
-          refused.push({
-            eventId: envelope.eventId,
-            reason: result.failure.reason,
-            ...result.failure.details,
-            envelope,
-          });
+          const { reason, details } = result.failure;
+          refused.push(deadLetterRecordOf({ item, reason, ...details }, envelope));
         } else if (result.kept.length > 0) {
           throw result.failure;
         }

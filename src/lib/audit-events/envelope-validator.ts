@@ -14,7 +14,7 @@ import {
   semanticSchema,
 } from './envelope-schemas.js';
 import { eventTimeMs, isStorableEventTime } from './event-time.js';
-import { extensionVersionProblem, findExtensionVersion } from './extension-version.js';
+import { extensionVersionProblem, findExtensionVersion, type ExtensionVersion } from './extension-version.js';
 import type { AuditEnvelope } from './types.js';
 
 export interface ValidationError {
@@ -23,11 +23,20 @@ export interface ValidationError {
   message: string;
 }
 
+/** The semantic layer's verdict, with the extension version it found (undefined: none was sent). */
+export interface SemanticCheck {
+  errors: ValidationError[];
+  extensionVersion: ExtensionVersion | undefined;
+}
+
 export interface EnvelopeValidator {
   /** Presence and JSON types of the envelope fields; empty when the body is an envelope (else 400). */
   validateEnvelope(body: unknown): ValidationError[];
-  /** Formats, limits, type, per-type payload and extension version; empty when valid (else 422). */
-  checkSemantics(envelope: AuditEnvelope, headerVersion?: string): ValidationError[];
+  /**
+   * Formats, limits, type, per-type payload and extension version: `errors` empty when valid
+   * (else 422), with the extension version read on the way.
+   */
+  checkSemantics(envelope: AuditEnvelope, headerVersion?: string): SemanticCheck;
 }
 
 function createAjv(): Ajv {
@@ -82,8 +91,7 @@ function checkEventTime(timestamp: string): ValidationError[] {
   return [{ instancePath: '/timestamp', message: 'must fall within years 0001..9999 in UTC' }];
 }
 
-function checkExtensionVersion(envelope: AuditEnvelope, headerVersion?: string): ValidationError[] {
-  const found = findExtensionVersion(envelope, headerVersion);
+function checkExtensionVersion(found: ExtensionVersion | undefined): ValidationError[] {
   if (found === undefined) return []; // accepted; the API warns about it
   const problem = extensionVersionProblem(found.version, found.from);
   if (problem === undefined) return [];
@@ -102,17 +110,21 @@ export function createEnvelopeValidator(): EnvelopeValidator {
     ]),
   );
 
+  const checkSemantics = (envelope: AuditEnvelope, headerVersion?: string): SemanticCheck => {
+    const eventValidate = eventValidates.get(envelope.type);
+    const extensionVersion = findExtensionVersion(envelope, headerVersion);
+    const errors = [
+      ...runSchema(semanticValidate, envelope),
+      ...checkEventType(envelope.type),
+      ...checkEventTime(envelope.timestamp),
+      ...(eventValidate ? runSchema(eventValidate, envelope) : []),
+      ...checkExtensionVersion(extensionVersion),
+    ];
+    return { errors, extensionVersion };
+  };
+
   return {
     validateEnvelope: (body) => runSchema(envelopeValidate, body),
-    checkSemantics(envelope, headerVersion) {
-      const eventValidate = eventValidates.get(envelope.type);
-      return [
-        ...runSchema(semanticValidate, envelope),
-        ...checkEventType(envelope.type),
-        ...checkEventTime(envelope.timestamp),
-        ...(eventValidate ? runSchema(eventValidate, envelope) : []),
-        ...checkExtensionVersion(envelope, headerVersion),
-      ];
-    },
+    checkSemantics,
   };
 }

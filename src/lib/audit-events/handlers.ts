@@ -7,8 +7,13 @@ import type { Logger } from '../logger.js';
 import { toAuditRecord } from './record.js';
 import type { AuditEnvelope, HandlerExtras, SelectionDetail } from './types.js';
 
+/** What a handler is given with each event. */
 export interface HandlerDeps {
   logger: Logger;
+}
+
+/** What the handlers are made with. */
+export interface HandlerOptions {
   /** Saves screenshots when `destination.screenshots.enable` is true; without it they are not downloaded. */
   screenshots?: ScreenshotSaver;
 }
@@ -53,7 +58,7 @@ const handleUnsupportedVisualization: AuditEventHandler = (envelope, { logger })
 };
 
 /** What the screenshot saver needs of an event, read through the one mapping (record.ts). */
-export function screenshotRequestOf(envelope: AuditEnvelope): ScreenshotRequest | null {
+function screenshotRequestOf(envelope: AuditEnvelope): ScreenshotRequest | null {
   const record = toAuditRecord(envelope);
   if (!record.screenshotUrl) return null;
   const crop = envelope.payload.event?.crop as ScreenshotCrop | undefined;
@@ -77,27 +82,30 @@ export function screenshotRequestOf(envelope: AuditEnvelope): ScreenshotRequest 
 }
 
 /** Downloads and saves the screenshot; a failure costs the paths, never the event. */
-const handleScreenshotUrlReceived: AuditEventHandler = async (envelope, { logger, screenshots }) => {
-  const request = screenshotRequestOf(envelope);
-  if (!screenshots || !request) return {};
-  const outcome = await screenshots.save(request);
-  if (!outcome.saved) {
-    logger.warn(`screenshot of event ${envelope.eventId} not saved: ${outcome.reason}`);
-    return {};
-  }
-  return { screenshot: { savedPaths: outcome.savedPaths } };
-};
+function screenshotUrlReceivedHandler(screenshots: ScreenshotSaver): AuditEventHandler {
+  return async (envelope, { logger }) => {
+    const request = screenshotRequestOf(envelope);
+    if (!request) return {};
+    const outcome = await screenshots.save(request);
+    if (!outcome.saved) {
+      logger.warn(`screenshot of event ${envelope.eventId} not saved: ${outcome.reason}`);
+      return {};
+    }
+    return { screenshot: { savedPaths: outcome.savedPaths } };
+  };
+}
 
 /** The handler of each event type that has one; other types get no extras. */
 export function createAuditEventHandlers(
-  deps: Omit<HandlerDeps, 'logger'> = {},
+  options: HandlerOptions = {},
 ): ReadonlyMap<string, AuditEventHandler> {
+  const { screenshots } = options;
   return new Map<string, AuditEventHandler>([
     ['selection.state.changed', handleSelectionStateChanged],
     ['app.model.validated', handleAppModelValidated],
     ['event.unsupported.visualization', handleUnsupportedVisualization],
     ['navigation.sheet.loaded', handleSheetLoaded],
-    ...(deps.screenshots ? [['screenshot.url.received', handleScreenshotUrlReceived] as const] : []),
+    ...(screenshots ? [['screenshot.url.received', screenshotUrlReceivedHandler(screenshots)] as const] : []),
   ]);
 }
 

@@ -8,7 +8,7 @@
  * record starts, and guessing could replay garbage. The rest of that segment is skipped,
  * loudly, and reading goes on with the next one, so one bad sector never stops the journal.
  */
-import { errorMessage } from '../errors.js';
+import { errorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LogEntry } from './event-log.js';
 import { decodePayload, type DecodedRecord } from './record-format.js';
@@ -65,7 +65,7 @@ export class CatchUpReader {
         return;
       } catch (error) {
         // Deleted meanwhile: every destination was past it, so the next one is the place to go.
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        if (errorCode(error) !== 'ENOENT') throw error;
       }
     }
   }

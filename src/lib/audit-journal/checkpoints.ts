@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { errorMessage } from '../errors.js';
+import { errorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { replaceFileAtomically } from '../durable-files.js';
 
@@ -119,7 +119,7 @@ async function readStoredCheckpoints(file: string, logger: Logger): Promise<Reco
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    if (errorCode(error) === 'ENOENT') return {};
     throw error;
   }
   try {

@@ -59,11 +59,14 @@ export class JournalCursor implements Cursor {
       this.readPosition = read[read.length - 1].seq;
       let moved = this.acks.handedOut(read.map((entry) => entry.seq));
       // Entries replayed for other destinations only are passed over, as if written.
-      const passedOver = read.filter(
-        (entry) => entry.destinations && !entry.destinations.includes(this.destinationId),
-      );
-      for (const entry of passedOver) moved = this.acks.ack(entry.seq) || moved;
-      const entries = passedOver.length === 0 ? read : read.filter((entry) => !passedOver.includes(entry));
+      const entries: LogEntry[] = [];
+      for (const entry of read) {
+        if (entry.destinations && !entry.destinations.includes(this.destinationId)) {
+          moved = this.acks.ack(entry.seq) || moved;
+        } else {
+          entries.push(entry);
+        }
+      }
       if (moved) this.sources.checkpointMoved(this.acks.checkpoint);
       if (entries.length > 0) return entries;
     }

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { replaceFileAtomically } from '../durable-files.js';
+import { errorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 const FILE_NAME = 'journal-id';
@@ -15,8 +16,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function readOrCreateJournalId(directory: string, logger: Logger): Promise<string> {
   const file = path.join(directory, FILE_NAME);
-  const stored = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return null;
+  const stored = await readFile(file, 'utf8').catch((error: unknown) => {
+    if (errorCode(error) === 'ENOENT') return null;
     throw error;
   });
   const id = stored?.trim();

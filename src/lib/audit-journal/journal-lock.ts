@@ -7,11 +7,12 @@
  */
 import { open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { errorCode } from '../errors.js';
 import { isProcessAlive } from '../stale-temp-files.js';
 
 const FILE_NAME = 'journal.lock';
 
-export class JournalLockedError extends Error {
+class JournalLockedError extends Error {
   override readonly name = 'JournalLockedError';
 }
 
@@ -27,7 +28,7 @@ export async function lockJournal(directory: string): Promise<() => Promise<void
         await unlink(file).catch(() => undefined);
       };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (errorCode(error) !== 'EEXIST') throw error;
     }
     const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
     // This process may open a journal it did not close (a test standing for a crash): take it.

@@ -13,7 +13,7 @@
  */
 import { mkdir, unlink } from 'node:fs/promises';
 import type { AuditEnvelope } from '../audit-events/types.js';
-import { ServiceUnavailableError, errorMessage } from '../errors.js';
+import { ServiceUnavailableError, errorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { CatchUpReader } from './catch-up-reader.js';
 import { CheckpointStore, readCheckpoints } from './checkpoints.js';
@@ -153,10 +153,8 @@ export class Journal implements EventLog {
     return this.committed.lastSeq;
   }
 
-  async append(envelope: AuditEnvelope): Promise<number> {
-    if (this.usedBytes >= this.settings.maxBytes) await this.releaseAckedActiveSegment();
-    this.refuseWhenUnavailable();
-    return this.writer.append(envelope);
+  append(envelope: AuditEnvelope): Promise<number> {
+    return this.appendWithRoom(envelope);
   }
 
   /**
@@ -170,6 +168,11 @@ export class Journal implements EventLog {
         `the journal has no destination ${unknown.join(', ')} (configured: ${this.settings.destinationIds.join(', ') || 'none'})`,
       );
     }
+    return this.appendWithRoom(envelope, destinations);
+  }
+
+  /** Makes room when the journal is full (or refuses with 503), then appends. */
+  private async appendWithRoom(envelope: AuditEnvelope, destinations?: readonly string[]): Promise<number> {
     if (this.usedBytes >= this.settings.maxBytes) await this.releaseAckedActiveSegment();
     this.refuseWhenUnavailable();
     return this.writer.append(envelope, destinations);
@@ -265,7 +268,7 @@ export class Journal implements EventLog {
     try {
       await unlink(segment.path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      if (errorCode(error) !== 'ENOENT') {
         this.settings.logger.warn(
           `could not delete journal segment ${segment.path}: ${errorMessage(error)}; retrying later`,
         );

@@ -151,7 +151,7 @@ export function gridLineSearchRows(ranges: readonly RowRange[]): { first: number
  * row (from 5 rows above the bottom up to the middle) that is one light grey (brightness
  * 160..245, R, G and B within ±5) across, with the row above it varied, or more than 8 brighter.
  */
-export function findBottomGridLine(pixels: RgbaPixels, ranges: readonly RowRange[]): number {
+function findBottomGridLine(pixels: RgbaPixels, ranges: readonly RowRange[]): number {
   const height = compositeHeight(ranges);
   for (let row = height - 5; row >= gridLineSearchStart(ranges); row -= 1) {
     const line = sampleRow(pixels, originalRow(ranges, row));

@@ -20,8 +20,6 @@ import type { ScreenshotCrop } from './request.js';
 
 export interface CroppedImage {
   bytes: Buffer;
-  width: number;
-  height: number;
   /** False when the image was already the object: `bytes` are the downloaded ones. */
   cropped: boolean;
 }
@@ -104,11 +102,6 @@ export async function cropPng(png: Buffer, crop: ScreenshotCrop): Promise<Croppe
   }
   const cut: Cut = standardCrop(width, rows, geometry) ?? { left: 0, width, rows };
   const untouched = cut.width === width && cut.rows.length === 1 && compositeHeight(cut.rows) === height;
-  if (untouched) return { bytes: png, width, height, cropped: false };
-  return {
-    bytes: await encodeCut(png, cut),
-    width: cut.width,
-    height: compositeHeight(cut.rows),
-    cropped: true,
-  };
+  if (untouched) return { bytes: png, cropped: false };
+  return { bytes: await encodeCut(png, cut), cropped: true };
 }

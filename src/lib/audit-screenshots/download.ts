@@ -6,7 +6,7 @@
  * how long a stalled Qlik server can hold an event.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { noAnswerFailure, ScreenshotFailure } from './failure.js';
+import { requestFailure, ScreenshotFailure } from './failure.js';
 
 export const DOWNLOAD_ATTEMPTS = 3;
 /** The wait before attempt 2 and attempt 3. */
@@ -22,12 +22,11 @@ export interface DownloadOptions {
 function failureOf(error: unknown, timeout: AbortSignal, options: DownloadOptions): ScreenshotFailure {
   if (options.closing.aborted) return new ScreenshotFailure('the module is stopping');
   if (error instanceof ScreenshotFailure) return error;
-  if (timeout.aborted)
-    return new ScreenshotFailure(
-      `no complete answer within downloadTimeoutMs (${options.timeoutMs} ms)`,
-      true,
-    );
-  return noAnswerFailure(error);
+  return requestFailure(
+    error,
+    timeout,
+    `no complete answer within downloadTimeoutMs (${options.timeoutMs} ms)`,
+  );
 }
 
 /** Runs `attempt` until it succeeds, fails for good, or has run DOWNLOAD_ATTEMPTS times. */

@@ -62,3 +62,11 @@ export function noAnswerFailure(error: unknown): ScreenshotFailure {
   if (fix) return new ScreenshotFailure(`the server's TLS certificate is not trusted (${detail}); ${fix}`);
   return new ScreenshotFailure(`network error: ${detail}`, true);
 }
+
+/**
+ * A request that failed before its answer was read: `timeout` ran out (`timedOut` says which
+ * limit; another attempt may be quicker), or it got no answer (noAnswerFailure).
+ */
+export function requestFailure(error: unknown, timeout: AbortSignal, timedOut: string): ScreenshotFailure {
+  return timeout.aborted ? new ScreenshotFailure(timedOut, true) : noAnswerFailure(error);
+}

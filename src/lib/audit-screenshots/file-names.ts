@@ -5,8 +5,8 @@
  * leave the target directory: every character outside [A-Za-z0-9._-] becomes `_`, each ID is
  * cut to 128 characters, and the name starts with the timestamp, so it is never `.` or `..`.
  */
-import { randomBytes } from 'node:crypto';
 import { DateTime } from 'luxon';
+import { pidTaggedTempName, pidTaggedTempOwner } from '../stale-temp-files.js';
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'gif';
 
@@ -30,7 +30,7 @@ export function fileNameId(id: string | null | undefined): string {
 }
 
 /** `YYYYMMDDTHHmmss.SSSZ` of an instant, UTC. */
-export function fileNameTimestamp(timeMs: number): string {
+function fileNameTimestamp(timeMs: number): string {
   return DateTime.fromMillis(timeMs, { zone: 'utc' }).toFormat("yyyyLLdd'T'HHmmss.SSS'Z'");
 }
 
@@ -51,18 +51,17 @@ export function metadataFileName(baseName: string, format: ImageFormat): string 
   return `${baseName}_metadata.${IMAGE_EXTENSIONS[format]}`;
 }
 
+const TEMPORARY_BASE = 'screenshot';
+
 /**
  * A hidden temporary name in the same directory, renamed to the final name once synced; the pid
  * tells a crashed writer's leftover from another process's write in progress.
  */
 export function temporaryFileName(): string {
-  return `.screenshot.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  return pidTaggedTempName(TEMPORARY_BASE);
 }
 
-const TEMPORARY_FILE = /^\.screenshot\.(\d+)\.[0-9a-f]{12}\.tmp$/;
-
-/** The pid of the process that wrote a temporary file, or null for any other name. */
+/** The pid of the process that wrote a screenshot's temporary file, or null for any other name. */
 export function temporaryFileOwner(name: string): number | null {
-  const pid = TEMPORARY_FILE.exec(name)?.[1];
-  return pid === undefined ? null : Number(pid);
+  return pidTaggedTempOwner(name, (base) => base === TEMPORARY_BASE);
 }

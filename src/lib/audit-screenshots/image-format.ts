@@ -19,7 +19,7 @@ const FORMAT_OF_CONTENT_TYPE: Readonly<Record<ImageContentType, ImageFormat>> = 
  * Images larger than this (in pixels) are stored as downloaded, never decoded: 50 megapixels
  * (8660 × 5773) is 200 MB decoded, and a small PNG can claim far more than it holds.
  */
-export const MAX_IMAGE_PIXELS = 50_000_000;
+const MAX_IMAGE_PIXELS = 50_000_000;
 
 /** sharp's input options for every image the saver reads. */
 export const SHARP_INPUT = { limitInputPixels: MAX_IMAGE_PIXELS } as const;

@@ -9,15 +9,15 @@ import { parseCookie, request, type Dispatcher } from 'undici';
 import { isRetryableStatus, ScreenshotFailure } from './failure.js';
 import { HostAllowList } from './url-policy.js';
 
-export const MAX_REDIRECTS = 5;
+const MAX_REDIRECTS = 5;
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /** The content types an image may come with; anything else is refused. */
-export const IMAGE_CONTENT_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'] as const;
+const IMAGE_CONTENT_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'] as const;
 export type ImageContentType = (typeof IMAGE_CONTENT_TYPES)[number];
 
-export const QLIK_SESSION_COOKIE = /^X-Qlik-Session/i;
+const QLIK_SESSION_COOKIE = /^X-Qlik-Session/i;
 
 export interface FetchedImage {
   bytes: Buffer;

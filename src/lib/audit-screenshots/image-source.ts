@@ -37,18 +37,22 @@ export interface ImageSourceOptions {
 /** Encoded separators and dots would let a server read a path other than the one checked. */
 const ENCODED_PATH_TRICK = /%2f|%5c|%2e|%00/i;
 
+/** One GET of `url` with these options, sending and collecting `sessionCookies`. */
+function getImage(
+  options: ImageSourceOptions,
+  url: URL,
+  sessionCookies: Map<string, string>,
+  signal: AbortSignal,
+): Promise<FetchedImage> {
+  const { dispatcher, allowList, config } = options;
+  return fetchImage(url, { dispatcher, allowList, maxBytes: config.maxBytes, signal, sessionCookies });
+}
+
 class PlainImageSource implements ImageSource {
   constructor(private readonly options: ImageSourceOptions) {}
 
   fetch(url: URL, _request: ScreenshotRequest, signal: AbortSignal): Promise<FetchedImage> {
-    const { dispatcher, allowList, config } = this.options;
-    return fetchImage(url, {
-      dispatcher,
-      allowList,
-      maxBytes: config.maxBytes,
-      signal,
-      sessionCookies: new Map(),
-    });
+    return getImage(this.options, url, new Map(), signal);
   }
 
   async close(): Promise<void> {}
@@ -81,7 +85,7 @@ class TicketImageSource implements ImageSource {
     const cached = this.cache?.get(key);
     if (cached) {
       try {
-        return await this.get(url, new Map(cached.cookies), signal);
+        return await getImage(this.options, url, new Map(cached.cookies), signal);
       } catch (error) {
         // An ended session gets 401, 403 or the login page (a redirect, then HTML): whatever
         // went wrong, unless time ran out, the session is dropped and a new ticket tried at once.
@@ -94,7 +98,7 @@ class TicketImageSource implements ImageSource {
     const session: QlikSession = { virtualProxy: target.virtualProxy, cookies };
     let kept = false;
     try {
-      const image = await this.get(withTicket(url, ticket), cookies, signal);
+      const image = await getImage(this.options, withTicket(url, ticket), cookies, signal);
       if (this.cache && session.cookies.size > 0) {
         this.cache.set(key, session);
         kept = true;
@@ -109,11 +113,6 @@ class TicketImageSource implements ImageSource {
   async close(): Promise<void> {
     this.cache?.clear();
     await Promise.all(this.endings);
-  }
-
-  private get(url: URL, sessionCookies: Map<string, string>, signal: AbortSignal): Promise<FetchedImage> {
-    const { dispatcher, allowList, config } = this.options;
-    return fetchImage(url, { dispatcher, allowList, maxBytes: config.maxBytes, signal, sessionCookies });
   }
 
   private targetOf(url: URL, request: ScreenshotRequest): TicketTarget {

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
-import { isRetryableStatus, noAnswerFailure, ScreenshotFailure } from './failure.js';
+import { isRetryableStatus, requestFailure, ScreenshotFailure } from './failure.js';
 
 export interface QpsEndpoint {
   host: string;
@@ -51,12 +51,11 @@ export class QpsClient {
       });
     } catch (error) {
       if (signal.aborted) throw error;
-      const failure = timeout.aborted
-        ? new ScreenshotFailure(
-            `no answer within ticketTimeoutMs (${this.endpoint.ticketTimeoutMs} ms)`,
-            true,
-          )
-        : noAnswerFailure(error);
+      const failure = requestFailure(
+        error,
+        timeout,
+        `no answer within ticketTimeoutMs (${this.endpoint.ticketTimeoutMs} ms)`,
+      );
       throw new ScreenshotFailure(
         `the Qlik Proxy Service gave no ticket: ${failure.reason}`,
         failure.retryable,

@@ -8,7 +8,7 @@ import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Agent } from 'undici';
 import type { ScreenshotsConfig } from '../config/screenshots-schema.js';
-import { CONFIG_ROOT } from '../config/validate.js';
+import { CONFIG_ROOT } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { removeStaleTempFiles } from '../stale-temp-files.js';
@@ -51,11 +51,12 @@ class DownloadingScreenshotSaver implements ScreenshotSaver {
 
   constructor(
     private readonly config: ScreenshotsConfig,
+    directories: readonly string[],
     private readonly agent: Agent,
     private readonly deps: ScreenshotSaverDeps,
   ) {
     this.allowList = new HostAllowList(config.allowedImageDownloadHosts);
-    this.store = new ScreenshotStore(enabledTargetDirectories(config, deps.baseDir));
+    this.store = new ScreenshotStore(directories);
     this.source = createImageSource({
       config,
       dispatcher: agent,
@@ -103,11 +104,11 @@ class DownloadingScreenshotSaver implements ScreenshotSaver {
     const image = stored
       ? { format: stored.format, bytes: await this.store.readExisting(stored) }
       : await this.download(request);
-    const metadata = metadataWanted(image.format) ? await this.metadataImage(request, image, lines) : null;
     const { savedPaths, failures } = await this.store.write(baseName, {
       format: image.format,
       image: image.bytes,
-      metadata,
+      // Drawn only when a target lacks the copy.
+      metadata: metadataWanted(image.format) ? () => this.metadataImage(request, image, lines) : null,
     });
     if (savedPaths.length === 0) throw new ScreenshotFailure(`not written: ${failures.join('; ')}`);
     for (const failure of failures)
@@ -153,20 +154,21 @@ class DownloadingScreenshotSaver implements ScreenshotSaver {
   }
 }
 
+/** The absolute directories of the enabled storage targets, each once. */
 function enabledTargetDirectories(config: ScreenshotsConfig, baseDir: string): string[] {
-  const targets = (config.storageTargets ?? []).filter((target) => target.enable);
+  const targets = config.storageTargets.filter((target) => target.enable);
   return [...new Set(targets.map((target) => path.resolve(baseDir, target.directory)))];
 }
 
 /** What an administrator should know at start about these settings. */
-export function screenshotStartWarnings(config: ScreenshotsConfig): string[] {
+function screenshotStartWarnings(config: ScreenshotsConfig, directories: readonly string[]): string[] {
   const warnings: string[] = [];
   const key = `${CONFIG_ROOT}.destination.screenshots`;
-  if ((config.allowedImageDownloadHosts ?? []).length === 0)
+  if (config.allowedImageDownloadHosts.length === 0)
     warnings.push(
       `${key}.allowedImageDownloadHosts is empty: no screenshot is downloaded (fail closed); list the Qlik Sense host names`,
     );
-  if (!(config.storageTargets ?? []).some((target) => target.enable))
+  if (directories.length === 0)
     warnings.push(`${key}.storageTargets has no enabled target: no screenshot is saved`);
   if (config.auth.mode === 'userTicket')
     warnings.push(
@@ -176,7 +178,6 @@ export function screenshotStartWarnings(config: ScreenshotsConfig): string[] {
   return warnings;
 }
 
-/** The saver for `destination.screenshots`; reads the client certificate files of auth.tls. */
 /**
  * The saver when `enable` is true, after warning what its settings leave out; undefined when
  * screenshots are off. Throws (before anything else is opened) when a certificate cannot be read.
@@ -186,16 +187,26 @@ export async function openScreenshotSaver(
   deps: ScreenshotSaverDeps,
 ): Promise<ScreenshotSaver | undefined> {
   if (!config.enable) return undefined;
-  for (const warning of screenshotStartWarnings(config)) deps.logger.warn(warning);
-  return createScreenshotSaver(config, deps);
+  const directories = enabledTargetDirectories(config, deps.baseDir);
+  for (const warning of screenshotStartWarnings(config, directories)) deps.logger.warn(warning);
+  return startSaver(config, directories, deps);
 }
 
-export async function createScreenshotSaver(
+/** The saver for `destination.screenshots`; reads the client certificate files of auth.tls. */
+export function createScreenshotSaver(
   config: ScreenshotsConfig,
   deps: ScreenshotSaverDeps,
 ): Promise<ScreenshotSaver> {
+  return startSaver(config, enabledTargetDirectories(config, deps.baseDir), deps);
+}
+
+async function startSaver(
+  config: ScreenshotsConfig,
+  directories: readonly string[],
+  deps: ScreenshotSaverDeps,
+): Promise<ScreenshotSaver> {
   // A crash between writing a screenshot and renaming it leaves a hidden file nobody else removes.
-  for (const directory of enabledTargetDirectories(config, deps.baseDir))
-    await removeStaleTempFiles(directory, temporaryFileOwner, deps.logger);
-  return new DownloadingScreenshotSaver(config, await createHttpAgent(config.auth.tls, deps.baseDir), deps);
+  for (const directory of directories) await removeStaleTempFiles(directory, temporaryFileOwner, deps.logger);
+  const agent = await createHttpAgent(config.auth.tls, deps.baseDir);
+  return new DownloadingScreenshotSaver(config, directories, agent, deps);
 }

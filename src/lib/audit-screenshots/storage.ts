@@ -4,9 +4,9 @@
  * that a crash never leaves half an image under the final name. What is already there is
  * found by name: a replayed event reuses its files and downloads nothing.
  */
-import { access, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { access, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { fsyncDirectory, writeNewFileDurably } from '../durable-files.js';
+import { fsyncDirectory, renameSyncedFile } from '../durable-files.js';
 import { errorMessage } from '../errors.js';
 import {
   IMAGE_EXTENSIONS,
@@ -18,7 +18,6 @@ import {
 
 /** One screenshot file in each target, and whether it is there already. */
 interface TargetFile {
-  directory: string;
   file: string;
   exists: boolean;
 }
@@ -34,7 +33,11 @@ export interface StoredScreenshot {
 export interface ImageFiles {
   format: ImageFormat;
   image: Buffer;
-  metadata: Buffer | null;
+  /**
+   * Makes the metadata copy, called once and only when a target lacks it (null: it could not be
+   * made); null when no copy is wanted.
+   */
+  metadata: (() => Promise<Buffer | null>) | null;
 }
 
 export interface WriteResult {
@@ -60,16 +63,15 @@ function fileIn(directory: string, name: string): string {
   return file;
 }
 
+/** Renames `bytes` into `file` (in `directory`); durable once the directory is synced. */
 async function publish(directory: string, file: string, bytes: Buffer): Promise<void> {
   const temporary = fileIn(directory, temporaryFileName());
   try {
-    await writeNewFileDurably(temporary, bytes);
-    await rename(temporary, file);
+    await renameSyncedFile(temporary, file, bytes, 'wx');
   } catch (error) {
     await rm(temporary, { force: true });
     throw error;
   }
-  await fsyncDirectory(directory);
 }
 
 export class ScreenshotStore {
@@ -95,25 +97,46 @@ export class ScreenshotStore {
     return null;
   }
 
-  /** Writes what the targets lack; the paths of what they then hold. */
+  /** Writes what the targets lack, durably; the paths of what they then hold. */
   async write(baseName: string, files: ImageFiles): Promise<WriteResult> {
     const failures: string[] = [];
+    let metadata: Promise<Buffer | null> | undefined;
+    const wanted: Array<[name: string, bytes: () => Promise<Buffer | null>]> = [
+      [imageFileName(baseName, files.format), () => Promise.resolve(files.image)],
+    ];
+    const makeMetadata = files.metadata;
+    if (makeMetadata)
+      wanted.push([metadataFileName(baseName, files.format), () => (metadata ??= makeMetadata())]);
     const perTarget = await Promise.all(
       this.directories.map(async (directory) => {
         const written: string[] = [];
+        let renamed = false;
+        let failure: unknown;
         try {
           await mkdir(directory, { recursive: true });
-          const image = fileIn(directory, imageFileName(baseName, files.format));
-          if (!(await exists(image))) await publish(directory, image, files.image);
-          written.push(image);
-          if (files.metadata) {
-            const metadata = fileIn(directory, metadataFileName(baseName, files.format));
-            if (!(await exists(metadata))) await publish(directory, metadata, files.metadata);
-            written.push(metadata);
+          for (const [name, bytesOf] of wanted) {
+            const file = fileIn(directory, name);
+            if (!(await exists(file))) {
+              const bytes = await bytesOf();
+              if (!bytes) continue;
+              await publish(directory, file, bytes);
+              renamed = true;
+            }
+            written.push(file);
           }
         } catch (error) {
-          failures.push(`storage target '${directory}': ${errorMessage(error)}`);
+          failure = error;
         }
+        // One sync of the directory makes all its renames above durable, those before a failure too.
+        if (renamed) {
+          try {
+            await fsyncDirectory(directory);
+          } catch (error) {
+            failure ??= error;
+            written.length = 0;
+          }
+        }
+        if (failure !== undefined) failures.push(`storage target '${directory}': ${errorMessage(failure)}`);
         return written;
       }),
     );
@@ -131,7 +154,7 @@ export class ScreenshotStore {
     return Promise.all(
       this.directories.map(async (directory) => {
         const file = fileIn(directory, name);
-        return { directory, file, exists: await exists(file) };
+        return { file, exists: await exists(file) };
       }),
     );
   }

@@ -6,6 +6,7 @@
  * setting given in both layouts is a problem naming both paths. docs/configuration.md has the
  * table of every key.
  */
+import { CONFIG_ROOT, DESTINATION_TYPES, destinationTypeNames } from './schema.js';
 
 type Tree = Record<string, unknown>;
 
@@ -53,10 +54,7 @@ class LayoutMover {
   readonly problems: string[] = [];
   readonly origins = new Map<string, string>();
 
-  constructor(
-    readonly section: Tree,
-    private readonly root: string,
-  ) {}
+  constructor(readonly section: Tree) {}
 
   get(path: string): unknown {
     let node: unknown = this.section;
@@ -88,7 +86,7 @@ class LayoutMover {
 
   /** The file's name for a path of the section. */
   full(path: string): string {
-    return `${this.root}.${this.origins.get(path) ?? path}`;
+    return `${CONFIG_ROOT}.${this.origins.get(path) ?? path}`;
   }
 
   /** Moves `from` to `to`; both given is a problem, since one setting would silently win. */
@@ -120,10 +118,10 @@ class LayoutMover {
 }
 
 function mapDestinationBlocks(layout: LayoutMover): void {
-  for (const type of ['influxdb', 'parquet']) {
+  for (const type of DESTINATION_TYPES) {
     layout.moveKeysOf(`destination.${type}.metadata`, `destination.${type}`);
   }
-  for (const type of ['influxdb', 'parquet', 'qvd']) {
+  for (const type of [...DESTINATION_TYPES, 'qvd']) {
     if (layout.get(`destination.${type}.objectdata.enable`) === true) {
       layout.warn(
         `${layout.full(`destination.${type}.objectdata`)}: exporting object data apart is a Butler SOS feature ` +
@@ -141,7 +139,7 @@ function mapDestinationBlocks(layout: LayoutMover): void {
   }
   const type = layout.get('destination.type');
   if (typeof type === 'string') {
-    const names = type.split(',').map((name) => name.trim());
+    const names = destinationTypeNames(type);
     const kept = names.filter((name) => !BUTLER_SOS_ONLY_DESTINATIONS.includes(name.toLowerCase()));
     for (const name of names.filter((candidate) => !kept.includes(candidate))) {
       layout.warn(
@@ -226,13 +224,9 @@ function nullListsToEmpty(node: unknown): void {
  * `section`: the raw `auditEvents` tree (a copy is made); `butlerSos`: the rest of the
  * `Butler-SOS` tree, for the settings read from outside the section (the Qlik certificate).
  */
-export function toModuleLayout(
-  section: unknown,
-  butlerSos: Tree = {},
-  root = 'Butler-SOS.auditEvents',
-): ModuleLayout {
+export function toModuleLayout(section: unknown, butlerSos: Tree = {}): ModuleLayout {
   const copy = isTree(section) ? (structuredClone(section) as Tree) : {};
-  const layout = new LayoutMover(copy, root);
+  const layout = new LayoutMover(copy);
   nullListsToEmpty(copy);
   mapDestinationBlocks(layout);
   mapQueueAndTls(layout);

@@ -9,13 +9,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Parser from 'config/parser.js';
 import { load as parseYaml } from 'js-yaml';
+import { validateAuditEventsConfig, type ConfigValidation } from './validate.js';
 
 export class ConfigFileError extends Error {
   override readonly name = 'ConfigFileError';
 }
 
 /** The package's config folder: this file is lib/config/ below src/ or dist/. */
-export const PACKAGE_CONFIG_DIR = fileURLToPath(new URL('../../../config/', import.meta.url));
+const PACKAGE_CONFIG_DIR = fileURLToPath(new URL('../../../config/', import.meta.url));
 
 /** config/parser.js is an ES module whose types are written as CommonJS: its default export is the parser. */
 function yamlParserOf(parser: unknown): {
@@ -60,4 +61,27 @@ export async function loadButlerSosConfig(configFile?: string): Promise<Record<s
     throw new ConfigFileError(`${configSource(configFile)} has no Butler-SOS section`);
   }
   return config.util.toObject(config.get('Butler-SOS')) as Record<string, unknown>;
+}
+
+/**
+ * What a program reads from its config file: `source` names the file for messages; `unreadable`
+ * is why the file could not be read (a ConfigFileError's message), else the `Butler-SOS` tree and
+ * the validation of its auditEvents section. Each program words and exits on failures its own way.
+ */
+export type LoadedAuditEventsConfig = { source: string } & (
+  | { unreadable: string }
+  | { unreadable?: undefined; butlerSos: Record<string, unknown>; validation: ConfigValidation }
+);
+
+export async function loadAuditEventsConfig(configFile?: string): Promise<LoadedAuditEventsConfig> {
+  const source = configSource(configFile);
+  let butlerSos: Record<string, unknown>;
+  try {
+    butlerSos = await loadButlerSosConfig(configFile);
+  } catch (error) {
+    if (error instanceof ConfigFileError) return { source, unreadable: error.message };
+    throw error;
+  }
+  // Whole, so that a Butler-SOS tree without auditEvents is missing it, not a section.
+  return { source, butlerSos, validation: validateAuditEventsConfig({ 'Butler-SOS': butlerSos }) };
 }

@@ -5,6 +5,9 @@
 import type { FromSchema } from 'json-schema-to-ts';
 import { screenshotsConfigSchema } from './screenshots-schema.js';
 
+/** Where the section sits in a config file; messages name keys by their full path from here. */
+export const CONFIG_ROOT = 'Butler-SOS.auditEvents';
+
 const staticTagsSchema = {
   type: 'array',
   default: [],
@@ -307,3 +310,8 @@ export type StaticTag = FromSchema<typeof staticTagsSchema>[number];
 /** The destination names `destination.type` may list. */
 export const DESTINATION_TYPES = ['influxdb', 'parquet'] as const;
 export type DestinationType = (typeof DESTINATION_TYPES)[number];
+
+/** `destination.type`'s comma-delimited names, trimmed, as written (case kept, empty names too). */
+export function destinationTypeNames(type: string): string[] {
+  return type.split(',').map((name) => name.trim());
+}

@@ -113,15 +113,12 @@ export const screenshotsConfigSchema = {
   default: {},
   properties: {
     enable: flag(false),
-    /** null is Butler SOS's way of writing an empty list: nothing is downloaded. */
-    allowedImageDownloadHosts: {
-      type: ['array', 'null'],
-      items: { type: 'string', minLength: 1 },
-      default: [],
-    },
+    // Empty: nothing is downloaded. Butler SOS's null for an empty list is made [] before
+    // validation (butler-sos-layouts.ts), as for storageTargets.
+    allowedImageDownloadHosts: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
     downloadTimeoutMs: { type: 'integer', minimum: 1, default: 15000 },
     maxBytes: { type: 'integer', minimum: 1, default: 10485760 },
-    storageTargets: { type: ['array', 'null'], items: storageTargetSchema, default: [] },
+    storageTargets: { type: 'array', items: storageTargetSchema, default: [] },
     auth: authSchema,
     addInImageMetadata: {
       type: 'object',

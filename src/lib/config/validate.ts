@@ -9,12 +9,12 @@ import ajvErrors from 'ajv-errors';
 import { toModuleLayout } from './butler-sos-layouts.js';
 import {
   auditEventsConfigSchema,
+  CONFIG_ROOT,
   DESTINATION_TYPES,
+  destinationTypeNames,
   type AuditEventsConfig,
   type DestinationType,
 } from './schema.js';
-
-export const CONFIG_ROOT = 'Butler-SOS.auditEvents';
 
 /**
  * `warnings`: what the file asks for that this module does not do (Butler SOS features it does
@@ -26,11 +26,15 @@ export type ConfigValidation =
 /** A key path of the validated section, as the file names it. */
 type PathNamer = (path: string) => string;
 
-function createConfigValidator() {
+/**
+ * Compiled once, at import (compiling takes tens of ms). Its `errors` are read right after each
+ * call, before anything else can call it; with useDefaults it fills in the copy it is given.
+ */
+const validateSchema = (() => {
   const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
   ajvErrors.default(ajv);
   return ajv.compile(auditEventsConfigSchema);
-}
+})();
 
 /** Names paths as the file has them: a key that moved from Butler SOS's layout keeps its own path. */
 function pathNamer(origins: Map<string, string>): PathNamer {
@@ -114,9 +118,8 @@ function schemaAt(schemaPath: string): SchemaNode | undefined {
 
 /** `destination.type` as a list: comma-delimited, case and spaces ignored. */
 export function parseDestinationTypes(type: string): { types: DestinationType[]; unknown: string[] } {
-  const names = type
-    .split(',')
-    .map((name) => name.trim().toLowerCase())
+  const names = destinationTypeNames(type)
+    .map((name) => name.toLowerCase())
     .filter(Boolean);
   const known = new Set<string>(DESTINATION_TYPES);
   return {
@@ -156,7 +159,7 @@ function isTree(value: unknown): value is Tree {
  * What a caller may pass: a whole config (`{ "Butler-SOS": {...} }`), the `Butler-SOS` tree, or
  * the `auditEvents` section itself. Returns the section and the tree around it.
  */
-export function auditEventsSectionOf(tree: unknown): { section: unknown; butlerSos: Tree } | null {
+function auditEventsSectionOf(tree: unknown): { section: unknown; butlerSos: Tree } | null {
   const butlerSos = isTree(tree) && isTree(tree['Butler-SOS']) ? tree['Butler-SOS'] : undefined;
   if (butlerSos !== undefined || (isTree(tree) && Object.hasOwn(tree, 'auditEvents'))) {
     const node = butlerSos ?? (tree as Tree);
@@ -166,14 +169,12 @@ export function auditEventsSectionOf(tree: unknown): { section: unknown; butlerS
 }
 
 /**
- * Validates a config tree (see auditEventsSectionOf; a copy is made: the `config` package freezes
- * its objects) and returns the config with defaults applied and the warnings for what it asks
- * and this module does not do, or every problem found.
+ * Checks a config without starting anything: `{ ok: true, config, warnings }` with the defaults
+ * applied and what the module will not do (Butler SOS features it does not have), or
+ * `{ ok: false, problems }`. Takes any tree auditEventsSectionOf does; a copy is validated (the
+ * `config` package freezes its objects).
  */
-export function validateAuditEventsConfig(
-  tree: unknown,
-  validate = createConfigValidator(),
-): ConfigValidation {
+export function validateAuditEventsConfig(tree: unknown): ConfigValidation {
   const found = auditEventsSectionOf(tree);
   if (found === null) {
     return {
@@ -186,8 +187,8 @@ export function validateAuditEventsConfig(
   const layout = toModuleLayout(found.section, found.butlerSos);
   const name = pathNamer(layout.origins);
   const candidate = layout.section;
-  const valid = validate(candidate);
-  const schemaProblems = (validate.errors ?? [])
+  const valid = validateSchema(candidate);
+  const schemaProblems = (validateSchema.errors ?? [])
     .map((error) => formatProblem(error, candidate, name))
     .filter((line): line is string => line !== null);
   const problems = [

@@ -10,7 +10,11 @@ import type { AuditEnvelope } from '../audit-events/types.js';
 import type { BatchItem, Rejection, Sink, WriteResult } from '../audit-destinations/sink.js';
 import { ConfigurationError, RefusedBatchError, TransientError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { DeadLetterFile, DeadLetterRecord } from '../audit-destinations/dead-letter.js';
+import {
+  deadLetterRecordOf,
+  type DeadLetterFile,
+  type DeadLetterRecord,
+} from '../audit-destinations/dead-letter.js';
 import { retryDelayMs, waitUnlessAborted, type RetryPolicy } from './retry.js';
 
 /** A batch item as delivery knows it: the sink's item plus the envelope it was built from. */
@@ -19,9 +23,8 @@ export interface DeliveryItem extends BatchItem {
 }
 
 /** The dead-letter record of a rejected item. */
-function refusalOf({ item, reason, status, payload }: Rejection): DeadLetterRecord {
-  const { seq, envelope } = item as DeliveryItem;
-  return { eventId: item.value.eventId, seq, reason, status, payload, envelope };
+function refusalOf(rejection: Rejection): DeadLetterRecord {
+  return deadLetterRecordOf(rejection, (rejection.item as DeliveryItem).envelope);
 }
 
 /** The seeds' progressive batch sizes, after the configured maxBatchSize. */

@@ -9,6 +9,7 @@ import {
   createAuditEventHandlers,
   type AuditEventHandler,
   type HandlerDeps,
+  type HandlerOptions,
 } from '../audit-events/handlers.js';
 import { toAuditRecord, type RecordOptions } from '../audit-events/record.js';
 import type { AuditEnvelope, AuditRecord, HandlerExtras } from '../audit-events/types.js';
@@ -40,8 +41,8 @@ export interface AuditEventProcessorOptions {
   /** How records are built (the envelope kept as text when Parquet keeps it). */
   record?: RecordOptions;
   logger: Logger;
-  /** What handlers need besides the logger (the screenshot saver). */
-  handlerDeps?: Omit<HandlerDeps, 'logger'>;
+  /** What handlers are made with besides the logger (the screenshot saver). */
+  handlerDeps?: HandlerOptions;
 }
 
 export class AuditEventProcessor {
@@ -52,8 +53,8 @@ export class AuditEventProcessor {
 
   constructor(private readonly options: AuditEventProcessorOptions) {
     this.limit = pLimit(options.maxConcurrent);
-    this.handlerDeps = { ...options.handlerDeps, logger: options.logger };
-    this.handlers = createAuditEventHandlers(this.handlerDeps);
+    this.handlerDeps = { logger: options.logger };
+    this.handlers = createAuditEventHandlers(options.handlerDeps);
   }
 
   /** Type handlers running now (waiting ones not counted). */
@@ -82,12 +83,17 @@ export class AuditEventProcessor {
     return this.limit(() => computeHandlerExtras(this.handlers, envelope, this.handlerDeps));
   }
 
-  /** The record for one entry, shared by every destination that reads it while it is held. */
+  /**
+   * The record for one entry, shared by every destination that reads it while it is held. An
+   * entry replayed from a dead-letter file is read only by the destinations it names: counting
+   * the others would keep its record until evicted, pushing out records still to be read.
+   */
   private recordFor(entry: LogEntry): Promise<AuditRecord> {
-    if (this.options.readers <= 1) return this.buildRecord(entry.envelope);
+    const readers = entry.destinations?.length ?? this.options.readers;
+    if (readers <= 1) return this.buildRecord(entry.envelope);
     let shared = this.shared.get(entry.seq);
     if (!shared) {
-      shared = { record: this.buildRecord(entry.envelope), readersLeft: this.options.readers };
+      shared = { record: this.buildRecord(entry.envelope), readersLeft: readers };
       this.shared.set(entry.seq, shared);
       if (this.shared.size > this.options.maxShared)
         this.shared.delete(this.shared.keys().next().value as number);

@@ -18,7 +18,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = { initialDelayMs: 1000, maxDela
  * The longest Retry-After honoured. Beyond 2^31-1 ms setTimeout fires after 1 ms, which would
  * turn a server asking for a very long wait into a tight retry loop; an hour is long enough.
  */
-export const MAX_SERVER_RETRY_AFTER_MS = 60 * 60 * 1000;
+const MAX_SERVER_RETRY_AFTER_MS = 60 * 60 * 1000;
 
 /** What the server asked to wait, in ms, when the failure says so. */
 function serverRetryAfterMs(failure: unknown): number {

@@ -5,13 +5,14 @@
  */
 import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { CONFIG_ROOT } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import { logText } from './log-text.js';
 
 /** Chromium caches a preflight for at most 2 hours (Firefox for 24): a longer max-age gains nothing. */
 export const PREFLIGHT_MAX_AGE_SECONDS = 7200;
 
-export const ALLOWED_ORIGINS_SETTING = 'Butler-SOS.auditEvents.cors.allowedOrigins';
+export const ALLOWED_ORIGINS_SETTING = `${CONFIG_ROOT}.cors.allowedOrigins`;
 
 export interface OriginPolicy {
   /** `'*'` is in the list: any page may call the API. */

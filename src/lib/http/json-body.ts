@@ -42,10 +42,10 @@ const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 
 /**
- * True when objects/arrays nest deeper than maxDepth. One pass over the text with a counter
+ * True when objects/arrays nest deeper than MAX_JSON_NESTING_DEPTH. One pass over the text with a counter
  * (no recursion), before parsing, so a hostile body never builds a deep structure.
  */
-function exceedsNestingDepth(text: string, maxDepth: number): boolean {
+function exceedsNestingDepth(text: string): boolean {
   let depth = 0;
   let inString = false;
   for (let index = 0; index < text.length; index++) {
@@ -57,7 +57,7 @@ function exceedsNestingDepth(text: string, maxDepth: number): boolean {
     } else if (char === QUOTE) {
       inString = true;
     } else if (char === OPEN_BRACE || char === OPEN_BRACKET) {
-      if (++depth > maxDepth) return true;
+      if (++depth > MAX_JSON_NESTING_DEPTH) return true;
     } else if (char === CLOSE_BRACE || char === CLOSE_BRACKET) {
       depth--;
     }
@@ -134,7 +134,7 @@ function unstorable(what: string, pointer: string): InvalidJsonBodyError {
 type JsonBodyParser = (bytes: Buffer) => unknown;
 
 /** A parser for request bodies; throws InvalidJsonBodyError with the reason. */
-export function createJsonBodyParser(maxDepth = MAX_JSON_NESTING_DEPTH): JsonBodyParser {
+export function createJsonBodyParser(): JsonBodyParser {
   // fatal: invalid bytes are an error, never silently replaced by U+FFFD.
   const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -148,8 +148,8 @@ export function createJsonBodyParser(maxDepth = MAX_JSON_NESTING_DEPTH): JsonBod
 
   return (bytes) => {
     const text = decode(bytes);
-    if (exceedsNestingDepth(text, maxDepth)) {
-      throw new InvalidJsonBodyError(`JSON nests deeper than ${maxDepth} levels`);
+    if (exceedsNestingDepth(text)) {
+      throw new InvalidJsonBodyError(`JSON nests deeper than ${MAX_JSON_NESTING_DEPTH} levels`);
     }
     const body = parseRefusingPrototypeKeys(text);
     const problem = MAY_HOLD_UNSTORABLE_VALUE.test(text) ? findUnstorableValue(body) : undefined;

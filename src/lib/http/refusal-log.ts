@@ -5,10 +5,11 @@
  * about them, and the client's address, origin and path, escaped (log-text.ts).
  */
 import type { FastifyRequest } from 'fastify';
-import type { AuditEventsConfig } from '../config/schema.js';
+import { CONFIG_ROOT, type AuditEventsConfig } from '../config/schema.js';
 import { ALLOWED_ORIGINS_SETTING, isCorsPreflight, type OriginPolicy } from './cors.js';
 import { logText } from './log-text.js';
 import type { ApiError } from './replies.js';
+import { AUDIT_API_ROUTES } from './routes.js';
 import type { ThrottledWarnings } from './throttled-warnings.js';
 
 /** The refusals worth a warning; 500 is logged as an error where it happens, 503 by the log. */
@@ -17,7 +18,7 @@ type RefusalKind = 'origin' | 'token' | 'validation' | 'rate limit' | 'route';
 const VALIDATION_STATUSES = new Set([400, 413, 415, 422]);
 /** Enough to see what is wrong; an envelope wrong in a hundred ways needs no hundred lines. */
 const MAX_LISTED_ERRORS = 5;
-const EVENT_ROUTE = 'POST /api/v1/audit-event';
+const EVENT_ROUTE = `POST ${AUDIT_API_ROUTES.event}`;
 
 export interface RefusalLog {
   /** Counts the refusal, and warns about it unless its kind and origin did within the minute. */
@@ -96,7 +97,7 @@ function message(kind: RefusalKind, request: FastifyRequest, error: ApiError, se
       return (
         `audit API: refused ${route(request)} from ${client(request)} with 429: more than ` +
         `${settings.rateLimit.maxPerMinute} requests in a minute from that address; raise ` +
-        'Butler-SOS.auditEvents.rateLimit.maxPerMinute' +
+        `${CONFIG_ROOT}.rateLimit.maxPerMinute` +
         (settings.trustProxy ? '' : ', or set trustProxy: true if a reverse proxy forwards for many users')
       );
     case 'route':

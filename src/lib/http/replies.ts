@@ -4,6 +4,7 @@
  * ours, fastify's, a plugin's — onto it.
  */
 import { STATUS_CODES } from 'node:http';
+import { CONFIG_ROOT } from '../config/schema.js';
 import { ServiceUnavailableError } from '../errors.js';
 import type { ValidationError } from '../audit-events/envelope-validator.js';
 
@@ -84,12 +85,12 @@ export function tooManyEventsFromAllClients(max: number, retryAfterSeconds: numb
       headers: { 'Retry-After': String(seconds) },
       problem:
         `more than ${max} events in a minute from all clients together; raise ` +
-        'Butler-SOS.auditEvents.queue.rateLimit.maxMessagesPerMinute if the destinations keep up',
+        `${CONFIG_ROOT}.queue.rateLimit.maxMessagesPerMinute if the destinations keep up`,
     },
   );
 }
 
-export const internalError = () => new ApiError(500, 'internal error');
+const internalError = () => new ApiError(500, 'internal error');
 
 function serviceUnavailable(error: ServiceUnavailableError): ApiError {
   const retryAfterSeconds = Math.max(1, Math.ceil(error.retryAfterSeconds));

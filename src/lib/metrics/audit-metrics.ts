@@ -5,14 +5,18 @@
  * global state): several modules in one process keep their figures apart.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { KNOWN_EVENT_TYPES } from '../audit-events/envelope-schemas.js';
 import { isAcceptedEventType } from '../audit-events/envelope-validator.js';
 import type { LogBacklog } from '../audit-journal/event-log.js';
 import type { DeliveryStatus } from '../delivery/delivery-loop.js';
 
+export type DestinationFigures = DeliveryStatus & { backlog: number };
+
 export interface MetricsSources {
   /** The event log's backlog (null before the module started). */
   log(): LogBacklog | null;
-  destinations(): readonly DeliveryStatus[];
+  /** Each delivery loop's status, with the events it has not written yet. */
+  destinations(): readonly DestinationFigures[];
   /** Type handlers (screenshot downloads) running now. */
   handlersRunning(): number;
 }
@@ -42,9 +46,8 @@ function outcomeOf(status: number): Outcome {
 function typeLabel(type: string | undefined): string {
   if (type === undefined) return 'unread';
   if (!isAcceptedEventType(type)) return 'invalid';
-  return type.startsWith('event.') && !['event.unsupported.visualization', 'event.bookmark'].includes(type)
-    ? 'event.other'
-    : type;
+  // Accepted and not known: one of the open `event.*` family.
+  return (KNOWN_EVENT_TYPES as readonly string[]).includes(type) ? type : 'event.other';
 }
 
 /** Seconds since the epoch of an ISO time; 0 for never, as Prometheus exporters write it. */
@@ -159,14 +162,13 @@ export class AuditMetrics {
     const perDestination = (
       name: string,
       help: string,
-      value: (status: DeliveryStatus, lastSeq: number) => number,
+      value: (status: DestinationFigures) => number,
       kind: 'counter' | 'gauge',
     ) => {
       const collect = function (this: Counter<'destination'> | Gauge<'destination'>) {
         this.reset();
-        const lastSeq = sources.log()?.lastSeq ?? 0;
         for (const status of sources.destinations()) {
-          const figure = value(status, lastSeq);
+          const figure = value(status);
           if (this instanceof Gauge) this.set({ destination: status.id }, figure);
           else this.inc({ destination: status.id }, figure);
         }
@@ -190,7 +192,7 @@ export class AuditMetrics {
     perDestination(
       'audit_destination_backlog_events',
       'Accepted events this destination has not written yet',
-      (s, lastSeq) => Math.max(0, lastSeq - s.checkpoint),
+      (s) => s.backlog,
       'gauge',
     );
     perDestination(

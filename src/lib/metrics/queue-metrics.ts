@@ -10,11 +10,12 @@
  */
 import os from 'node:os';
 import type { InfluxPointWriter } from '../audit-destinations/influxdb/point-writer.js';
-import { toLineProtocol } from '../audit-destinations/influxdb/line-protocol.js';
+import { toLineProtocol, type LineProtocolOptions } from '../audit-destinations/influxdb/line-protocol.js';
 import type { InfluxFieldValue } from '../audit-destinations/influxdb/point-model.js';
 import type { StaticTag } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { LogBacklog } from '../audit-journal/event-log.js';
 import type { AuditMetrics, MetricsSources } from './audit-metrics.js';
 
 export interface QueueMetricsOptions {
@@ -23,7 +24,10 @@ export interface QueueMetricsOptions {
   writeFrequency: number;
   /** `queue.backpressureThreshold`: the log counts as under back-pressure from this % full. */
   backpressureThreshold: number;
+  /** The InfluxDB destination's writer (its startup gate included), which the destination closes. */
   writer: InfluxPointWriter;
+  /** The InfluxDB destination's line-protocol settings: its points and these are written alike. */
+  lineProtocol: LineProtocolOptions;
   metrics: AuditMetrics;
   sources: MetricsSources;
   logger: Logger;
@@ -67,14 +71,13 @@ export class QueueMetricsWriter {
   }
 
   /**
-   * Stops the timer, writes the last interval's point (its counts would be lost otherwise:
-   * each point counts since the previous one), and closes the writer.
+   * Stops the timer and writes the last interval's point (its counts would be lost otherwise:
+   * each point counts since the previous one). The writer stays open: it is the destination's.
    */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.writeNow();
-    await this.options.writer.close();
   }
 
   batchWritten(seconds: number): void {
@@ -100,10 +103,10 @@ export class QueueMetricsWriter {
     const droppedTotal = [...now.refused.keys()].reduce((sum, status) => sum + refusedSince(status), 0);
     const log = sources.log();
     const entries = log?.entries ?? 0;
-    const utilization = this.utilizationPct();
+    const utilization = utilizationPct(log);
     return {
       queue_size: int(entries),
-      queue_max_size: int(this.capacityInEvents()),
+      queue_max_size: int(capacityInEvents(log)),
       queue_utilization_pct: utilization,
       queue_running: int(sources.handlersRunning()),
       messages_received: int(now.received - before.received),
@@ -138,7 +141,7 @@ export class QueueMetricsWriter {
       eventId: 'queue-metrics',
     };
     try {
-      await this.options.writer.write([toLineProtocol(point, { maxStringFieldBytes: 65536 })]);
+      await this.options.writer.write([toLineProtocol(point, this.options.lineProtocol)]);
     } catch (error) {
       this.options.logger.warn(
         `queue metrics: could not write to InfluxDB (${errorMessage(error)}); the next point follows`,
@@ -159,24 +162,22 @@ export class QueueMetricsWriter {
       rejected: destinations.reduce((sum, status) => sum + status.rejected, 0),
     };
   }
+}
 
-  /** % of the log in use: of queue.maxSize for the in-memory log, of journal.maxBytes for the journal. */
-  private utilizationPct(): number {
-    const log = this.options.sources.log();
-    if (!log || log.capacity <= 0) return 0;
-    const used = log.kind === 'journal' ? (log.bytes ?? 0) : log.entries;
-    return (100 * used) / log.capacity;
-  }
+/** % of the log in use: of queue.maxSize for the in-memory log, of journal.maxBytes for the journal. */
+function utilizationPct(log: LogBacklog | null): number {
+  if (!log || log.capacity <= 0) return 0;
+  const used = log.kind === 'journal' ? (log.bytes ?? 0) : log.entries;
+  return (100 * used) / log.capacity;
+}
 
-  /**
-   * queue_max_size in events, as Butler SOS reports it. The journal is bounded in bytes: its
-   * size in events at the average size of the events it holds now (0 while it holds none).
-   */
-  private capacityInEvents(): number {
-    const log = this.options.sources.log();
-    if (!log) return 0;
-    if (log.kind === 'memory') return log.capacity;
-    const bytes = log.bytes ?? 0;
-    return log.entries > 0 && bytes > 0 ? log.capacity / (bytes / log.entries) : 0;
-  }
+/**
+ * queue_max_size in events, as Butler SOS reports it. The journal is bounded in bytes: its
+ * size in events at the average size of the events it holds now (0 while it holds none).
+ */
+function capacityInEvents(log: LogBacklog | null): number {
+  if (!log) return 0;
+  if (log.kind === 'memory') return log.capacity;
+  const bytes = log.bytes ?? 0;
+  return log.entries > 0 && bytes > 0 ? log.capacity / (bytes / log.entries) : 0;
 }

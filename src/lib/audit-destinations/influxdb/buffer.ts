@@ -51,17 +51,37 @@ function configurationFix(error: InfluxWriteError, config: InfluxdbConfig): stri
   return `the server at ${where} refused the request itself, not its events: check ${block} and the server`;
 }
 
-export class InfluxSink implements Sink {
+const TARGET_NOT_CONFIRMED = 'the InfluxDB target is not confirmed to exist yet';
+
+/**
+ * A writer that sends nothing while `open()` is false: the one gate in front of the target
+ * for everything written to it (events and queue metrics), see createInfluxdbDestination.
+ */
+class GatedPointWriter implements InfluxPointWriter {
+  constructor(
+    private readonly writer: InfluxPointWriter,
+    readonly open: () => boolean,
+  ) {}
+
+  async write(lines: string[]): Promise<void> {
+    if (!this.open()) throw new TransientError(TARGET_NOT_CONFIRMED);
+    await this.writer.write(lines);
+  }
+
+  close(): Promise<void> {
+    return this.writer.close();
+  }
+}
+
+class InfluxSink implements Sink {
   private readonly mapping: InfluxMappingOptions;
   private readonly lineProtocol: LineProtocolOptions;
   /** Lines converted ahead by prepare(); gone with their items. */
   private readonly prepared = new WeakMap<BatchItem<AuditRecord>, string>();
 
-  /** @param targetReady false while writing must wait for the startup hooks (see createInfluxdbDestination). */
   constructor(
-    private readonly writer: InfluxPointWriter,
+    private readonly writer: GatedPointWriter,
     private readonly config: InfluxdbConfig,
-    private readonly targetReady: () => boolean = () => true,
   ) {
     this.mapping = influxMappingOptions(config);
     this.lineProtocol = { maxStringFieldBytes: config.maxStringFieldBytes };
@@ -79,11 +99,8 @@ export class InfluxSink implements Sink {
   }
 
   async write(batch: readonly BatchItem<AuditRecord>[]): Promise<WriteResult> {
-    if (!this.targetReady()) {
-      throw new TransientError(
-        'the InfluxDB target is not confirmed to exist yet; events wait in the journal',
-      );
-    }
+    // Before converting: the whole batch waits, none of it is written or dead-lettered yet.
+    if (!this.writer.open()) throw new TransientError(`${TARGET_NOT_CONFIRMED}; events wait in the journal`);
     const pending: PendingPoint[] = [];
     const rejected: Rejection[] = [];
     for (const item of batch) {
@@ -169,24 +186,34 @@ function warnAboutIdTags(config: InfluxdbConfig, logger: Logger): void {
   );
 }
 
+/** The InfluxDB destination, with its writer for other points to the same target (queue metrics). */
+export interface InfluxdbDestination extends AuditDestination {
+  /**
+   * Held back by the same startup gate as the events; closed with the destination. It sends
+   * the lines of toLineProtocol() as they are, one request per write.
+   */
+  readonly writer: InfluxPointWriter;
+}
+
 export function createInfluxdbDestination(
   config: InfluxdbConfig,
   deps: InfluxdbDestinationDeps,
-): AuditDestination {
+): InfluxdbDestination {
   warnAboutIdTags(config, deps.logger);
   let setupDone = false;
   // InfluxDB 3 creates a missing database on the first write to it: writing before the startup
   // check has seen the database would create the one that is never to be created.
-  const sink = new InfluxSink(
+  const writer = new GatedPointWriter(
     deps.writer ?? createInfluxPointWriter(config, deps.logger),
-    config,
-    config.version === 3 ? () => setupDone : undefined,
+    config.version === 3 ? () => setupDone : () => true,
   );
+  const sink = new InfluxSink(writer, config);
   const setup = startInfluxSetup(config, deps.logger);
   void setup.ready.then(() => (setupDone = true));
   return {
     id: 'influxdb',
     sink,
+    writer,
     maxBatchSize: config.maxBatchSize,
     writeFrequency: config.writeFrequency,
     durableThrough: 0,

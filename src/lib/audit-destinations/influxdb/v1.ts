@@ -56,9 +56,9 @@ const REQUEST_START_CHANNEL = 'http.client.request.start';
 /**
  * Records the answers to the writer's requests, through node's documented
  * `http.client.request.start` channel. The writer's requests all go through its own agent,
- * which is how they are told from any other request of the process, and a writer has one
- * write in flight at a time (the hybrid buffer runs one at a time), so the next request
- * through that agent is the call's. (Not AsyncLocalStorage: on Node 20 it slows every promise
+ * which is how they are told from any other request of the process, and the writer sends one
+ * write at a time (createV1PointWriter queues them), so the next request through that agent
+ * is the call's. (Not AsyncLocalStorage: on Node 20 it slows every promise
  * of the process.)
  */
 class AnswerWatcher {
@@ -146,17 +146,25 @@ export function createV1PointWriter(options: V1WriterOptions): InfluxPointWriter
     retentionPolicy: options.retentionPolicy,
     precision: 'n',
   } as const;
+  async function writeNow(lines: string[]): Promise<void> {
+    // A whole line as the measurement: written as it is (see the top of this file).
+    const points = lines.map((line) => ({ measurement: line }));
+    const { settled, answer } = answers.watch(() => influx.writePoints(points, writeOptions));
+    try {
+      await settled;
+    } catch (error) {
+      throw fromInfluxPackageError(error, answer);
+    }
+  }
+  // The sink and the queue metrics share the writer: a write waits for the one before it, or
+  // the watcher could hand one request's answer to the other (the request starts a tick later).
+  let previous: Promise<void> = Promise.resolve();
   return {
-    async write(lines) {
-      if (lines.length === 0) return;
-      // A whole line as the measurement: written as it is (see the top of this file).
-      const points = lines.map((line) => ({ measurement: line }));
-      const { settled, answer } = answers.watch(() => influx.writePoints(points, writeOptions));
-      try {
-        await settled;
-      } catch (error) {
-        throw fromInfluxPackageError(error, answer);
-      }
+    write(lines) {
+      if (lines.length === 0) return Promise.resolve();
+      const written = previous.then(() => writeNow(lines));
+      previous = written.catch(() => undefined);
+      return written;
     },
     // The package holds no connection of its own to release.
     async close() {

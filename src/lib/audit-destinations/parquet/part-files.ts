@@ -4,10 +4,9 @@
  * hidden temporary files they are written to first, `.YYYYMMDD_partN.parquet.<pid>.<random>.tmp`,
  * whose pid tells whose write in progress they are.
  */
-import { randomBytes } from 'node:crypto';
+import { pidTaggedTempName, pidTaggedTempOwner } from '../../stale-temp-files.js';
 
 const PART_FILE = /^(\d{8})_part(\d+)\.parquet$/;
-const TEMP_FILE = /^\.\d{8}_part\d+\.parquet\.(\d+)\.[0-9a-f]+\.tmp$/;
 const UTC_DATE = /^\d{8}$/;
 
 /** Whether `date` may become part of a file name: eight digits, nothing else. */
@@ -26,11 +25,10 @@ export function parsePartFileName(name: string): { date: string; part: number } 
 }
 
 export function tempFileName(date: string, part: number): string {
-  return `.${partFileName(date, part)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  return pidTaggedTempName(partFileName(date, part));
 }
 
-/** The pid of the process that wrote a temporary file, or null for any other name. */
+/** The pid of the process that wrote a part file's temporary file, or null for any other name. */
 export function tempFileOwner(name: string): number | null {
-  const pid = TEMP_FILE.exec(name)?.[1];
-  return pid === undefined ? null : Number(pid);
+  return pidTaggedTempOwner(name, (base) => PART_FILE.test(base));
 }
